@@ -1,0 +1,367 @@
+"""The loop: fetch a batch -> plan it (pure) -> one DB transaction -> commit offsets to Kafka.
+
+Guarantees kept here (see the product contract):
+- effects and the next offsets are stored in one PostgreSQL transaction; Kafka's commit comes
+  after it and is only a copy for lag tools, so a crash between the two duplicates nothing;
+- on assignment we seek to the stored offsets; on revocation the in-flight batch finishes first;
+- a transient failure (database or Kafka down) rewinds the batch and backs off: nothing skipped;
+- an unexpected error isolates the failing record, retries it a bounded number of times, then
+  dead-letters it so the partition moves on.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.structs import ConsumerRecord, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer import metrics, store
+from notification_consumer.config import Settings
+from notification_consumer.dead_letters import dead_letter_record
+from notification_consumer.processing import BatchPlan, DeadLetter, EventRow, conflict, plan_batch
+from payment_events.codec import KafkaRecord
+from payment_events.errors import PublishFailed
+from payment_events.kafka import client_options
+from service_kit.db import is_transient
+
+log = logging.getLogger(__name__)
+Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]
+
+
+class Backoff:
+    """Exponential, capped, jittered."""
+
+    def __init__(self, initial: float, cap: float) -> None:
+        self.initial, self.cap, self.current = initial, cap, initial
+
+    async def sleep(self) -> None:
+        await asyncio.sleep(self.current * random.uniform(0.5, 1.0))
+        self.current = min(self.current * 2, self.cap)
+
+    def reset(self) -> None:
+        self.current = self.initial
+
+
+class NotificationConsumer:
+    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.group = settings.kafka_group_id
+        self.consumer: AIOKafkaConsumer | None = None
+        self._dlq: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+        self._batch_lock = asyncio.Lock()  # held around a batch's writes, never around getmany
+        self._attempts: dict[tuple[str, int, int], int] = {}
+        self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+        self._task: asyncio.Task[None] | None = None
+        self.degraded: str | None = "starting"
+        self.last_commit: dict[int, float] = {}
+        self.last_progress = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="consumer-loop")
+
+    async def stop(self) -> None:
+        """Stop fetching, let the batch in flight finish (or roll it back), leave the group."""
+        self._stopping.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.settings.stop_timeout_s)
+            except TimeoutError:
+                log.warning("batch did not finish in time; abandoning it (it will be redelivered)")
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        for client in (self.consumer, self._dlq):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.stop(), 10)
+                except Exception as exc:  # noqa: BLE001 - best effort while stopping
+                    log.warning("kafka client close failed", extra={"error": repr(exc)})
+        self.consumer = self._dlq = None
+
+    async def _connect(self) -> bool:
+        backoff = Backoff(0.2, 5.0)
+        while not self._stopping.is_set():
+            consumer = AIOKafkaConsumer(
+                **client_options(self.settings),
+                group_id=self.group,
+                client_id="notification-consumer",
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",  # a new group reads the topic from the start
+                session_timeout_ms=self.settings.session_timeout_ms,
+                heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+            )
+            dlq = AIOKafkaProducer(**client_options(self.settings), enable_idempotence=True,
+                                   client_id="notification-consumer-dlq")
+            consumer.subscribe([self.settings.kafka_topic], listener=_Rebalance(self))
+            try:
+                await asyncio.wait_for(consumer.start(), 30)
+                await asyncio.wait_for(dlq.start(), 30)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                self.degraded = f"kafka unreachable: {exc!r}"
+                log.warning("kafka not reachable; retrying", extra={"error": repr(exc)})
+                for client in (consumer, dlq):
+                    try:
+                        await asyncio.wait_for(client.stop(), 5)
+                    except Exception:  # noqa: BLE001, S110 - already failing
+                        pass
+                await backoff.sleep()
+                continue
+            self.consumer, self._dlq = consumer, dlq
+            self.degraded = None
+            log.info("consumer started", extra={"group": self.group,
+                                                "topic": self.settings.kafka_topic})
+            return True
+        return False
+
+    async def _run(self) -> None:
+        if not await self._connect():
+            return
+        assert self.consumer is not None
+        while not self._stopping.is_set():
+            try:
+                batch = await self.consumer.getmany(
+                    timeout_ms=self.settings.batch_wait_ms,
+                    max_records=self.settings.batch_max_records,
+                )
+            except KafkaError as exc:
+                self.degraded = f"fetch failed: {exc!r}"
+                log.warning("fetch failed", extra={"error": repr(exc)})
+                await self._backoff.sleep()
+                continue
+            self.last_progress = time.monotonic()
+            if batch:
+                await self._handle(batch)
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    async def _handle(self, batch: Batch) -> None:
+        started = time.perf_counter()
+        records = [r for recs in batch.values() for r in recs]
+        try:
+            plan = plan_batch(records)
+            async with self._batch_lock:
+                inserted = await self._write(plan)
+        except Exception as exc:
+            if is_transient(exc) or isinstance(exc, (PublishFailed, KafkaError)):
+                await self._retry_later(batch, exc)
+                return
+            log.warning("batch failed; isolating records", extra={"error": repr(exc)})
+            await self._one_by_one(batch)
+            return
+        self._recovered()
+        await self._commit_kafka(plan.next_offsets)
+        metrics.BATCH_SIZE.observe(len(records))
+        metrics.BATCH_LATENCY.observe(time.perf_counter() - started)
+        self._observe(inserted)
+
+    async def _write(self, plan: BatchPlan) -> list[EventRow]:
+        """One transaction: events, notifications, dead letters, offsets, counters."""
+        async with self.engine.begin() as conn:
+            new_ids = await store.insert_events(conn, plan.events)
+            inserted = [r for r in plan.events if r.event.event_id in new_ids]
+            seen = [r for r in plan.events if r.event.event_id not in new_ids]
+            existing = await store.existing_hashes(conn, [r.event.event_id for r in seen])
+            duplicates = plan.in_batch_duplicates
+            letters = list(plan.dead_letters)
+            for row in seen:
+                if existing.get(row.event.event_id) == row.payload_hash:
+                    duplicates += 1
+                else:
+                    letters.append(conflict(row.record, row.event.event_id))
+            await store.insert_notifications(conn, inserted)
+            new_letters = await store.insert_dead_letters(conn, self.group, letters)
+            # The DLQ topic hears of a dead letter before the transaction that records it
+            # commits: a crash in between can repeat it on the topic, never lose it.
+            await self._publish_dead_letters([letters[i] for i, _ in new_letters])
+            await store.store_offsets(conn, self.group, plan.next_offsets)
+            await store.count(conn, self.group, len(inserted), duplicates, len(new_letters))
+        metrics.DUPLICATES.inc(duplicates)
+        for i, _ in new_letters:
+            metrics.DEAD_LETTERS.labels(letters[i].reason).inc()
+        return inserted
+
+    async def _publish_dead_letters(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        if self._dlq is None:
+            raise PublishFailed("dead-letter producer not connected")
+        futures = [
+            await self._dlq.send(self.settings.kafka_dlq_topic, value=rec.value, key=rec.key,
+                                 headers=rec.headers)
+            for rec in (dead_letter_record(letter, self.group) for letter in letters)
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), 15)
+        except (KafkaError, TimeoutError) as exc:
+            raise PublishFailed(f"dead-letter topic did not acknowledge: {exc!r}") from exc
+        for letter in letters:
+            r = letter.record
+            log.warning("dead-lettered", extra={"partition": r.partition, "offset": r.offset,
+                                                "reason": letter.reason,
+                                                "error": letter.error_message[:200]})
+
+    async def _one_by_one(self, batch: Batch) -> None:
+        """Find the record that fails: retry it (bounded), then dead-letter it."""
+        pending = {tp: list(recs) for tp, recs in batch.items()}
+        try:
+            for tp, recs in pending.items():
+                while recs:
+                    record = recs[0]
+                    key = (tp.topic, tp.partition, record.offset)
+                    try:
+                        async with self._batch_lock:
+                            inserted = await self._write(plan_batch([record]))
+                    except Exception as exc:
+                        if is_transient(exc) or isinstance(exc, (PublishFailed, KafkaError)):
+                            raise
+                        attempts = self._attempts[key] = self._attempts.get(key, 0) + 1
+                        log.warning("record failed", extra={
+                            "partition": tp.partition, "offset": record.offset,
+                            "attempts": attempts, "error": repr(exc)})
+                        if attempts < self.settings.max_attempts:
+                            raise _RetryLater(exc) from exc
+                        letter = DeadLetter(record, "processing_failed", type(exc).__name__,
+                                            str(exc), attempts)
+                        plan = BatchPlan(dead_letters=[letter],
+                                         next_offsets={(tp.topic, tp.partition): record.offset + 1})
+                        async with self._batch_lock:
+                            await self._write(plan)
+                        inserted = []
+                    self._attempts.pop(key, None)
+                    recs.pop(0)
+                    await self._commit_kafka({(tp.topic, tp.partition): record.offset + 1})
+                    self._observe(inserted)
+        except Exception as exc:
+            remaining = {tp: recs for tp, recs in pending.items() if recs}
+            await self._retry_later(remaining, exc.__cause__ if isinstance(exc, _RetryLater)
+                                    and exc.__cause__ else exc)
+            return
+        self._recovered()
+
+    async def _retry_later(self, batch: Batch, exc: BaseException) -> None:
+        """Roll back to the batch's first offsets and back off; the records come again."""
+        metrics.TRANSIENT_FAILURES.inc()
+        self.degraded = f"retrying after {type(exc).__name__}: {str(exc)[:200]}"
+        log.warning("batch rolled back; will retry", extra={"error": repr(exc)[:500],
+                                                           "backoff_s": self._backoff.current})
+        assert self.consumer is not None
+        for tp, recs in batch.items():
+            if recs:
+                try:
+                    self.consumer.seek(tp, recs[0].offset)
+                except IllegalStateError:
+                    pass  # no longer ours: the new owner resumes from the stored offset
+        await self._backoff.sleep()
+
+    def _recovered(self) -> None:
+        if self.degraded is not None:
+            log.info("processing resumed", extra={"was": self.degraded})
+        self.degraded = None
+        self._backoff.reset()
+
+    async def _commit_kafka(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Copy the stored offsets to Kafka for lag tools. Failure here loses nothing."""
+        if self.consumer is None:
+            return
+        assigned = self.consumer.assignment()
+        commit = {TopicPartition(t, p): o for (t, p), o in offsets.items()
+                  if TopicPartition(t, p) in assigned}
+        now = time.monotonic()
+        for _, p in offsets:
+            self.last_commit[p] = now
+        if not commit:
+            return
+        try:
+            await asyncio.wait_for(self.consumer.commit(commit), 10)
+        except (KafkaError, TimeoutError) as exc:
+            log.info("kafka commit skipped (offsets are stored in the database)",
+                     extra={"error": repr(exc)})
+
+    def _observe(self, inserted: list[EventRow]) -> None:
+        now = datetime.now(UTC)
+        metrics.EVENTS_PROCESSED.inc(len(inserted))
+        for row in inserted:
+            metrics.END_TO_END.observe((now - row.event.occurred_at).total_seconds())
+            log.info("event processed", extra={
+                "event_id": str(row.event.event_id), "partition": row.partition,
+                "offset": row.offset, "trace_id": row.trace_id,
+                "latency_ms": round((now - row.event.occurred_at).total_seconds() * 1000, 2)})
+
+    # -- rebalancing -------------------------------------------------------------------------
+
+    async def resume_from_stored(self, assigned: set[TopicPartition]) -> None:
+        metrics.REBALANCES.inc()
+        if not assigned or self.consumer is None:
+            return
+        backoff = Backoff(0.2, 1.0)
+        stored: dict[int, int] | None = None
+        for _ in range(5):
+            try:
+                async with self.engine.connect() as conn:
+                    stored = await store.stored_offsets(conn, self.group,
+                                                        self.settings.kafka_topic)
+                break
+            except Exception as exc:  # noqa: BLE001 - fall back below, duplicates are absorbed
+                log.warning("could not read stored offsets", extra={"error": repr(exc)})
+                await backoff.sleep()
+        if stored is None:
+            log.warning("resuming from Kafka's committed offsets; dedup absorbs any repeat")
+            return
+        for tp in assigned:
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+        log.info("partitions assigned", extra={
+            "partitions": sorted(tp.partition for tp in assigned),
+            "resume_at": {tp.partition: stored.get(tp.partition) for tp in assigned}})
+
+    async def finish_in_flight(self, revoked: set[TopicPartition]) -> None:
+        async with self._batch_lock:
+            pass  # the batch in flight has stored its offsets with its effects
+        for tp in revoked:
+            self.last_commit.pop(tp.partition, None)
+        log.info("partitions revoked", extra={"partitions": sorted(tp.partition for tp in revoked)})
+
+    async def republish(self, record: KafkaRecord) -> None:
+        """Send a record to the main topic (dead-letter replay); raises PublishFailed."""
+        if self._dlq is None:
+            raise PublishFailed("producer not connected")
+        try:
+            delivery = await self._dlq.send(self.settings.kafka_topic, value=record.value,
+                                            key=record.key, headers=record.headers)
+            await asyncio.wait_for(delivery, 10)
+        except (KafkaError, TimeoutError) as exc:
+            raise PublishFailed(repr(exc)) from exc
+
+    def status(self) -> dict[str, Any]:
+        assigned = sorted(tp.partition for tp in self.consumer.assignment()) \
+            if self.consumer is not None else []
+        return {"degraded": self.degraded, "assigned_partitions": assigned,
+                "seconds_since_fetch": round(time.monotonic() - self.last_progress, 3)}
+
+
+class _RetryLater(Exception):
+    """A record failed and has attempts left: rewind and back off."""
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: NotificationConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.owner.finish_in_flight(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.owner.resume_from_stored(assigned)

@@ -1,0 +1,128 @@
+"""HTTP <-> queries. Maps our errors to status codes and problem+json."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from sqlalchemy import text
+
+from notification_consumer import queries
+from notification_consumer.context import ConsumerContext, get_context
+from notification_consumer.dead_letters import original_headers
+from notification_consumer.schemas import (
+    DeadLetterView,
+    Notification,
+    Page,
+    ProcessedEvent,
+    ReplayResult,
+    Stats,
+)
+from notification_consumer.store import S, decode_headers
+from payment_events.codec import KafkaRecord
+from payment_events.errors import PublishFailed
+from service_kit.db import is_transient
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+
+router = APIRouter()
+Context = Annotated[ConsumerContext, Depends(get_context)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=100)]
+AccountId = Annotated[str | None, Query(max_length=64)]
+RETRY_AFTER = {"Retry-After": "2"}
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
+
+
+def require_admin(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> None:
+    if ctx.api_keys.enabled and ctx.api_keys.scope_for(authorization) is None:
+        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
+                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _guard(call: Any) -> Any:
+    try:
+        return await call
+    except queries.BadCursor as exc:
+        raise Problem(400, str(exc), field="cursor") from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise Problem(503, "database unavailable, retry later", headers=RETRY_AFTER) from exc
+        raise
+
+
+@router.get("/events/{event_id}", response_model=ProcessedEvent, responses=_problems(404, 503),
+            tags=["events"], summary="A processed event, with its Kafka partition and offset")
+async def read_event(event_id: UUID, ctx: Context) -> ProcessedEvent:
+    row = await _guard(queries.get_event(ctx.engine, event_id))
+    if row is None:
+        raise Problem(404, f"event {event_id} has not been processed (yet)")
+    return ProcessedEvent.from_row(row)
+
+
+@router.get("/events", response_model=Page[ProcessedEvent], responses=_problems(400, 503),
+            tags=["events"], summary="Processed events, newest first (payer or payee)")
+async def list_events(ctx: Context, account_id: AccountId = None, limit: Limit = 50,
+                      cursor: Cursor = None) -> Page[ProcessedEvent]:
+    page = await _guard(queries.list_events(ctx.engine, account_id, limit, cursor))
+    return Page[ProcessedEvent](items=[ProcessedEvent.from_row(r) for r in page["items"]],
+                                next_cursor=page["next_cursor"])
+
+
+@router.get("/notifications", response_model=Page[Notification], responses=_problems(400, 503),
+            tags=["notifications"], summary="Notifications derived from events, newest first")
+async def list_notifications(ctx: Context, account_id: AccountId = None, limit: Limit = 50,
+                             cursor: Cursor = None) -> Page[Notification]:
+    page = await _guard(queries.list_notifications(ctx.engine, account_id, limit, cursor))
+    return Page[Notification](items=[Notification.from_row(r) for r in page["items"]],
+                              next_cursor=page["next_cursor"])
+
+
+@router.get("/dead-letters", response_model=Page[DeadLetterView], responses=_problems(400, 503),
+            tags=["dead letters"], summary="Records that could not be processed, newest first")
+async def list_dead_letters(ctx: Context, limit: Limit = 50,
+                            cursor: Cursor = None) -> Page[DeadLetterView]:
+    page = await _guard(queries.list_dead_letters(ctx.engine, limit, cursor))
+    return Page[DeadLetterView](items=[DeadLetterView(**r) for r in page["items"]],
+                                next_cursor=page["next_cursor"])
+
+
+@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult,
+             responses=_problems(401, 404, 503), tags=["dead letters"],
+             dependencies=[Depends(require_admin)],
+             summary="Republish a dead letter's original bytes to the main topic (once)")
+async def replay_dead_letter(
+    ctx: Context, letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> ReplayResult:
+    async def replay() -> ReplayResult:
+        async with ctx.engine.begin() as conn:
+            row = (await conn.execute(text(
+                f"SELECT key, value, headers, replayed_at FROM {S}.dead_letters "
+                "WHERE id = :id FOR UPDATE"), {"id": letter_id})).first()
+            if row is None:
+                raise Problem(404, f"no dead letter {letter_id}")
+            if row.replayed_at is not None:
+                return ReplayResult(id=letter_id, replayed_at=row.replayed_at,
+                                    already_replayed=True)
+            record = KafkaRecord(row.key, row.value or b"",
+                                 original_headers(decode_headers(row.headers)))
+            await ctx.consumer.republish(record)
+            when = (await conn.execute(text(
+                f"UPDATE {S}.dead_letters SET replayed_at = now() WHERE id = :id "
+                "RETURNING replayed_at"), {"id": letter_id})).scalar_one()
+        return ReplayResult(id=letter_id, replayed_at=when, already_replayed=False)
+
+    try:
+        result: ReplayResult = await _guard(replay())
+    except PublishFailed as exc:
+        raise Problem(503, "Kafka did not accept the replay, retry later",
+                      headers=RETRY_AFTER) from exc
+    return result
+
+
+@router.get("/stats", response_model=Stats, responses=_problems(503), tags=["operations"],
+            summary="Processed, duplicates, dead letters, lag per partition and in total")
+async def stats(ctx: Context) -> Stats:
+    snapshot = await _guard(ctx.monitor.snapshot())
+    return Stats(**snapshot, consumer=ctx.consumer.status())

@@ -1,0 +1,115 @@
+"""The aiokafka producer adapter: Kafka errors become PublishFailed here and nowhere else."""
+
+import asyncio
+import logging
+import random
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from payment_events.codec import KafkaRecord
+from payment_events.errors import PublishFailed
+from payment_events.kafka import client_options
+from transaction_api.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    """An idempotent producer (acks=all) that (re)connects in the background.
+
+    The API must answer 202 while Kafka is down, so start-up never waits for the broker.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_forever(), name="producer-connect")
+
+    async def wait_ready(self, timeout_s: float) -> bool:
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            producer = AIOKafkaProducer(
+                **client_options(self._settings),
+                enable_idempotence=True,  # implies acks="all"
+                linger_ms=self._settings.producer_linger_ms,
+                request_timeout_ms=int(max(self._settings.publish_timeout_s, 5) * 1000),
+                client_id="transaction-api",
+            )
+            try:
+                await asyncio.wait_for(producer.start(), 15)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                await _close_quietly(producer)
+                log.warning("kafka not reachable; retrying", extra={"error": repr(exc),
+                                                                    "retry_in_s": delay})
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                delay = min(delay * 2, 10.0)
+                continue
+            self._producer = producer
+            self._connected.set()
+            log.info("producer connected")
+            return
+
+    async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
+        await self.publish_many([record], timeout_s)
+
+    async def publish_many(self, records: list[KafkaRecord], timeout_s: float) -> list[bool]:
+        """Send all records, wait for their acks; True per record acknowledged in time."""
+        producer = self._producer
+        if producer is None:
+            raise PublishFailed("producer not connected")
+
+        async def one(record: KafkaRecord) -> None:
+            delivery = await producer.send(
+                self._settings.kafka_topic, value=record.value, key=record.key,
+                headers=record.headers,
+            )
+            await delivery
+
+        results = await asyncio.gather(
+            *(asyncio.wait_for(one(r), timeout_s) for r in records), return_exceptions=True
+        )
+        acked = [not isinstance(r, BaseException) for r in results]
+        if len(records) == 1 and not acked[0]:
+            error = results[0]
+            raise PublishFailed(repr(error)) from (error if isinstance(error, Exception) else None)
+        return acked
+
+    async def restart(self) -> None:
+        """Replace the producer: an idempotent producer can wedge after a broker outage."""
+        async with self._lock:
+            old, self._producer = self._producer, None
+            self._connected.clear()
+            if old is not None:
+                await _close_quietly(old)
+            self.start()
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._producer is not None:
+            await _close_quietly(self._producer)  # flushes what is queued, bounded below
+            self._producer = None
+
+
+async def _close_quietly(producer: AIOKafkaProducer) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), 10)
+    except Exception as exc:  # noqa: BLE001 - closing must never raise during shutdown
+        log.warning("producer close failed", extra={"error": repr(exc)})

@@ -1,0 +1,52 @@
+"""Database engine set-up and the one place asyncpg/SQLAlchemy errors become our types."""
+
+import asyncio
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from payment_events.errors import TransientStoreError
+from service_kit.settings import CommonSettings
+
+# SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention
+# such as admin shutdown (57), transaction rollback such as serialization failure (40).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
+
+
+def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_connect_timeout_s,
+        pool_pre_ping=False,
+        connect_args={
+            "timeout": settings.db_connect_timeout_s,
+            "command_timeout": 30,
+            "server_settings": {"timezone": "UTC"},
+        },
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` means "the database is unreachable or busy", not "the data is wrong"."""
+    if isinstance(exc, TransientStoreError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # pool checkout timed out
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (OSError, asyncio.TimeoutError, ConnectionError)):
+            return True
+        if isinstance(
+            cause, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError)
+        ):
+            return True
+        if isinstance(cause, asyncpg.PostgresError):
+            state = getattr(cause, "sqlstate", None) or ""
+            return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+        cause = cause.__cause__ or cause.__context__
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
