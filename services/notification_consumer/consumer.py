@@ -10,6 +10,7 @@ Guarantees kept here (see the product contract):
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -28,7 +29,7 @@ from notification_consumer.dead_letters import dead_letter_record
 from notification_consumer.processing import BatchPlan, DeadLetter, EventRow, conflict, plan_batch
 from payment_events.codec import KafkaRecord
 from payment_events.errors import PublishFailed
-from payment_events.kafka import client_options
+from payment_events.kafka import client_options, stop_client
 from service_kit.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,7 @@ class NotificationConsumer:
     async def _close_clients(self) -> None:
         for client in (self.consumer, self._dlq):
             if client is not None:
-                try:
-                    await asyncio.wait_for(client.stop(), 10)
-                except Exception as exc:  # noqa: BLE001 - best effort while stopping
-                    log.warning("kafka client close failed", extra={"error": repr(exc)})
+                await stop_client(client)
         self.consumer = self._dlq = None
 
     async def _connect(self) -> bool:
@@ -113,10 +111,7 @@ class NotificationConsumer:
                 self.degraded = f"kafka unreachable: {exc!r}"
                 log.warning("kafka not reachable; retrying", extra={"error": repr(exc)})
                 for client in (consumer, dlq):
-                    try:
-                        await asyncio.wait_for(client.stop(), 5)
-                    except Exception:  # noqa: BLE001, S110 - already failing
-                        pass
+                    await stop_client(client, 5)
                 await backoff.sleep()
                 continue
             self.consumer, self._dlq = consumer, dlq
@@ -154,7 +149,7 @@ class NotificationConsumer:
             plan = plan_batch(records)
             async with self._batch_lock:
                 inserted = await self._write(plan)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classified right below
             if is_transient(exc) or isinstance(exc, (PublishFailed, KafkaError)):
                 await self._retry_later(batch, exc)
                 return
@@ -244,7 +239,7 @@ class NotificationConsumer:
                     recs.pop(0)
                     await self._commit_kafka({(tp.topic, tp.partition): record.offset + 1})
                     self._observe(inserted)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every failure rewinds what is left
             remaining = {tp: recs for tp, recs in pending.items() if recs}
             await self._retry_later(remaining, exc.__cause__ if isinstance(exc, _RetryLater)
                                     and exc.__cause__ else exc)
@@ -260,10 +255,9 @@ class NotificationConsumer:
         assert self.consumer is not None
         for tp, recs in batch.items():
             if recs:
-                try:
+                # A partition no longer ours raises: its new owner resumes from the stored offset.
+                with contextlib.suppress(IllegalStateError):
                     self.consumer.seek(tp, recs[0].offset)
-                except IllegalStateError:
-                    pass  # no longer ours: the new owner resumes from the stored offset
         await self._backoff.sleep()
 
     def _recovered(self) -> None:

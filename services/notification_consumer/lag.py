@@ -9,6 +9,7 @@ Lag in seconds is estimated from the window's log-end samples: how long ago the 
 where the committed offset is now (kafka-lag-exporter's idea, at our sampling resolution).
 """
 
+import itertools
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ class LagWindow:
         if first.committed == last.committed:
             return "STALL"
         lags = [s.end - (s.committed or 0) for s in window]
-        if all(b >= a for a, b in zip(lags, lags[1:], strict=False)) and lags[-1] > lags[0]:
+        if all(b >= a for a, b in itertools.pairwise(lags)) and lags[-1] > lags[0]:
             return "WARN"
         return "OK"
 

@@ -70,7 +70,7 @@ class LagMonitor:
                           kafka_error=f"{type(exc).__name__}: {exc}"[:200])
             return result
         now = time.time()
-        partitions = []
+        partitions: list[dict[str, Any]] = []
         for partition, end in sorted(ends.items()):
             committed = stored.get(partition)
             lag = max(0, end - (committed or 0))

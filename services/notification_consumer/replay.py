@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from notification_consumer.config import Settings
 from notification_consumer.store import S
-from payment_events.kafka import client_options
+from payment_events.kafka import client_options, stop_client
 from service_kit.db import make_engine
 
 
@@ -68,4 +68,4 @@ async def reset_offsets(settings: Settings, to: datetime | None) -> dict[int, in
         await consumer.commit(dict(targets))
         return {tp.partition: offset for tp, offset in targets.items()}
     finally:
-        await consumer.stop()
+        await stop_client(consumer)

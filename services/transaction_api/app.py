@@ -34,6 +34,9 @@ def create_app(settings: Settings) -> FastAPI:
         publisher.start()
         marker.start()
         relay = asyncio.create_task(run_relay(engine, publisher, settings), name="relay")
+        # Give Kafka a moment so the first requests publish at once; with Kafka down we
+        # serve anyway (payments are durable in PostgreSQL and the relay publishes later).
+        await publisher.wait_ready(settings.startup_kafka_wait_s)
         log.info("transaction api started", extra={"port": settings.port})
         try:
             yield

@@ -13,4 +13,5 @@ class Settings(CommonSettings):
     relay_backoff_max_s: float = Field(default=30.0, gt=0)
     idempotency_retention_h: float = Field(default=24.0, gt=0)
     max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
+    startup_kafka_wait_s: float = Field(default=5.0, ge=0, le=60)
     producer_linger_ms: int = Field(default=2, ge=0, le=1000)

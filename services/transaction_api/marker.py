@@ -5,6 +5,7 @@ the consumer's dedup by event id absorbs it. So the queue may drop, but never bl
 """
 
 import asyncio
+import contextlib
 import logging
 from uuid import UUID
 
@@ -23,10 +24,8 @@ class PublishedMarker:
         self._task: asyncio.Task[None] | None = None
 
     def mark(self, event_id: UUID) -> None:
-        try:
+        with contextlib.suppress(asyncio.QueueFull):  # the relay publishes it again
             self._queue.put_nowait(event_id)
-        except asyncio.QueueFull:
-            pass  # the relay will publish it again; see module docstring
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="published-marker")

@@ -9,7 +9,7 @@ from aiokafka.errors import KafkaError
 
 from payment_events.codec import KafkaRecord
 from payment_events.errors import PublishFailed
-from payment_events.kafka import client_options
+from payment_events.kafka import client_options, stop_client
 from transaction_api.config import Settings
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,4 @@ class Publisher:
 
 
 async def _close_quietly(producer: AIOKafkaProducer) -> None:
-    try:
-        await asyncio.wait_for(producer.stop(), 10)
-    except Exception as exc:  # noqa: BLE001 - closing must never raise during shutdown
-        log.warning("producer close failed", extra={"error": repr(exc)})
+    await stop_client(producer)  # flushes what is queued, bounded

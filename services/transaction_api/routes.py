@@ -1,6 +1,5 @@
 """HTTP <-> schemas. Maps our errors to status codes and problem+json; no business logic."""
 
-import asyncio
 import logging
 import time
 from datetime import UTC, datetime
@@ -8,7 +7,6 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import ORJSONResponse
 from pydantic import ValidationError
 
 from payment_events.codec import encode
@@ -18,6 +16,7 @@ from payment_events.money import canonical_amount
 from service_kit.bodies import read_json_object
 from service_kit.db import is_transient
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem, validation_problem
+from service_kit.responses import JsonResponse
 from service_kit.tracing import current_trace
 from transaction_api import metrics
 from transaction_api.context import ApiContext, get_context
@@ -73,7 +72,7 @@ async def create_payment(
         str | None, Header(max_length=255, pattern=r"^[\x21-\x7e]+$",
                            description="the same key with the same body returns the same event")
     ] = None,
-) -> ORJSONResponse:
+) -> JsonResponse:
     body = await read_json_object(request, ctx.settings.max_body_bytes)
     try:
         payment = PaymentRequest.model_validate(body)
@@ -115,7 +114,7 @@ async def create_payment(
         created_at=stored.created_at,
     )
     headers = {"Idempotent-Replayed": "true"} if stored.replayed else None
-    return ORJSONResponse(response.model_dump(mode="json"), status_code=202, headers=headers)
+    return JsonResponse(response.model_dump(mode="json"), status_code=202, headers=headers)
 
 
 async def _publish_now(ctx: ApiContext, event_id: UUID, record: Any) -> bool:
@@ -123,7 +122,7 @@ async def _publish_now(ctx: ApiContext, event_id: UUID, record: Any) -> bool:
     started = time.perf_counter()
     try:
         await ctx.publisher.publish(record, ctx.settings.publish_timeout_s)
-    except (PublishFailed, asyncio.TimeoutError) as exc:
+    except (TimeoutError, PublishFailed) as exc:
         metrics.PUBLISH_FAILURES.inc()
         log.warning("publish deferred to relay", extra={"event_id": str(event_id),
                                                         "error": str(exc)})

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from payment_events.events import (
     AMOUNT_PATTERN,
@@ -16,6 +16,8 @@ from payment_events.events import (
 from payment_events.money import InvalidMoney, canonical_amount, parse_amount
 
 PublishStatus = Literal["accepted", "published"]
+# PostgreSQL text cannot hold NUL, and control characters have no place in a description.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class PaymentRequest(BaseModel):
@@ -36,21 +38,31 @@ class PaymentRequest(BaseModel):
         },
     )
 
+    # Declared before the fields that check against them (validators see earlier fields).
     payer_id: AccountId
+    currency: Currency
     payee_id: AccountId
     amount: str = Field(pattern=AMOUNT_PATTERN, description="decimal string, > 0")
-    currency: Currency
-    description: Description | None = None
+    description: Description | None = Field(default=None, pattern=NO_CONTROL_CHARACTERS)
 
-    @model_validator(mode="after")
-    def _money_and_parties(self) -> "PaymentRequest":
+    @field_validator("payee_id")
+    @classmethod
+    def _not_the_payer(cls, payee_id: str, info: ValidationInfo) -> str:
+        if payee_id == info.data.get("payer_id"):
+            raise ValueError("payer_id and payee_id must differ")
+        return payee_id
+
+    @field_validator("amount")
+    @classmethod
+    def _valid_for_currency(cls, amount: str, info: ValidationInfo) -> str:
+        currency = info.data.get("currency")
+        if currency is None:
+            return amount  # the currency's own error is reported
         try:
-            parse_amount(self.amount, self.currency)
+            parse_amount(amount, currency)
         except InvalidMoney as exc:
-            raise ValueError(f"amount: {exc}") from exc
-        if self.payer_id == self.payee_id:
-            raise ValueError("payee_id: payer_id and payee_id must differ")
-        return self
+            raise ValueError(str(exc)) from exc
+        return amount
 
     @property
     def decimal_amount(self) -> Decimal:

@@ -46,7 +46,9 @@ def header(headers: Headers | tuple[tuple[str, bytes], ...], name: str) -> str |
     return None
 
 
-def decode(value: bytes | None, headers: Headers | tuple[tuple[str, bytes], ...] = ()) -> PaymentAccepted:
+def decode(
+    value: bytes | None, headers: Headers | tuple[tuple[str, bytes], ...] = ()
+) -> PaymentAccepted:
     """Turn a record into an event, or raise PoisonMessage naming the reason."""
     if not value:
         raise PoisonMessage("empty_value", "the record has no value")
@@ -74,7 +76,7 @@ def _classify(exc: ValidationError) -> PoisonMessage:
         return PoisonMessage("not_json", f"value is not a JSON object: {first['msg']}")
     if first["loc"] == ("schema_version",):
         return PoisonMessage("unsupported_version", f"schema_version: {first['msg']}")
-    if first["loc"] in {("amount",), ()} or "amount" in where or "currency" in where:
-        if any(word in first["msg"] for word in ("amount", "ISO 4217", "decimal")):
-            return PoisonMessage("invalid_money", f"{where}: {first['msg']}")
+    about_money = first["loc"] in {("amount",), ()} or "amount" in where or "currency" in where
+    if about_money and any(w in first["msg"] for w in ("amount", "ISO 4217", "decimal")):
+        return PoisonMessage("invalid_money", f"{where}: {first['msg']}")
     return PoisonMessage("invalid_schema", f"{where}: {first['msg']}")

@@ -47,7 +47,7 @@ class PaymentAccepted(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="PaymentAccepted")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     event_id: UUID
     payer_id: AccountId
     payee_id: AccountId

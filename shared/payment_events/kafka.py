@@ -1,13 +1,13 @@
 """Kafka client settings (plaintext, SASL, SSL) and topic creation, shared by both services."""
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,10 +56,22 @@ async def ensure_topics(
         missing = [t for t in topics if t not in existing]
         if missing:
             new = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-            try:
+            # Another process may create it between our list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await asyncio.wait_for(admin.create_topics(new), timeout_s)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between list and create
             log.info("topics created", extra={"topics": missing, "partitions": partitions})
     finally:
         await admin.close()
+
+
+async def stop_client(client: Any, timeout_s: float = 10.0) -> None:
+    """Stop an aiokafka client, bounded. aiokafka can let the CancelledError of its own
+    internal tasks escape from stop(); swallow that one unless we are being cancelled."""
+    try:
+        await asyncio.wait_for(client.stop(), timeout_s)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+    except Exception as exc:  # noqa: BLE001 - stopping must not fail the caller
+        log.warning("kafka client stop failed", extra={"error": repr(exc)})

@@ -4,8 +4,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
-from fastapi.responses import ORJSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service_kit.responses import JsonResponse
 
 Check = Callable[[], Awaitable[tuple[bool, str]]]
 CHECK_TIMEOUT_S = 2.0
@@ -24,13 +25,16 @@ def ops_router(checks: dict[str, Check], required: set[str]) -> APIRouter:
         summary="Dependencies reachable",
         responses={503: {"description": "a required dependency is unavailable"}},
     )
-    async def readyz() -> ORJSONResponse:
+    async def readyz() -> JsonResponse:
         names = list(checks)
         results = await asyncio.gather(*(_bounded(checks[n]) for n in names))
-        report = {n: {"ok": ok, "detail": detail} for n, (ok, detail) in zip(names, results)}
+        report = {
+            n: {"ok": ok, "detail": detail}
+            for n, (ok, detail) in zip(names, results, strict=True)
+        }
         ready = all(report[n]["ok"] for n in names if n in required)
         body = {"status": "ready" if ready else "not ready", "checks": report}
-        return ORJSONResponse(body, status_code=200 if ready else 503)
+        return JsonResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:

@@ -5,8 +5,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from starlette.exceptions import HTTPException
+
+from service_kit.responses import JsonResponse
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class Problem(Exception):
         self.type = type_
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> ORJSONResponse:
+def problem_response(problem: Problem, instance: str | None = None) -> JsonResponse:
     body: dict[str, Any] = {
         "type": problem.type,
         "title": _TITLES.get(problem.status, "Error"),
@@ -61,7 +62,7 @@ def problem_response(problem: Problem, instance: str | None = None) -> ORJSONRes
         body["field"] = problem.field
     if problem.errors:
         body["errors"] = problem.errors
-    return ORJSONResponse(
+    return JsonResponse(
         body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
     )
 
@@ -78,22 +79,22 @@ def validation_problem(errors: list[Any], status: int = 422) -> Problem:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, Problem)
         return problem_response(exc, request.url.path)
 
-    async def on_http(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_http(request: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, HTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
         return problem_response(
             Problem(exc.status_code, detail, headers=dict(exc.headers or {})), request.url.path
         )
 
-    async def on_validation(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(list(exc.errors()), 422), request.url.path)
 
-    async def on_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(Problem(500, "internal error"), request.url.path)
 

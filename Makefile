@@ -1,0 +1,61 @@
+# Everything runs locally without Docker: real Apache Kafka (KRaft, from Maven Central's jars)
+# and a real PostgreSQL, both under .local/ (git-ignored). See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install infra-up infra-down up down test test-fast lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the pinned dependencies
+
+infra-up: ## start Kafka + PostgreSQL (installs what is missing)
+	@deploy/local/infra-up.sh
+
+infra-down: ## stop Kafka + PostgreSQL (data stays)
+	@deploy/local/infra-down.sh
+
+up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the background
+	@deploy/local/services.sh up
+	@echo
+	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
+	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
+	@echo "  logs                   .local/run/*.log"
+	@echo
+	@echo "  try:"
+	@echo "    curl -s -X POST http://127.0.0.1:8000/payments -H 'Content-Type: application/json' \\"
+	@echo "      -d '{\"payer_id\":\"acct_alice\",\"payee_id\":\"acct_bob\",\"amount\":\"12.50\",\"currency\":\"EUR\"}'"
+	@echo "    curl -s 'http://127.0.0.1:8001/events?account_id=acct_alice'"
+
+down: ## stop the services, Kafka and PostgreSQL (data stays)
+	@deploy/local/services.sh down
+	@deploy/local/infra-down.sh
+
+test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## unit tests only (no servers)
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: install ## ruff and mypy --strict
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check . || true
+	@$(VENV)/bin/mypy services shared tests bench
+
+bench: install infra-up ## the benchmarks; writes bench/results/*.md
+	@$(PY) -m bench.run
+
+clean: ## stop everything and delete local data (keeps the downloaded jars)
+	@deploy/local/services.sh down
+	@deploy/local/clean.sh

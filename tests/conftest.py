@@ -1,0 +1,58 @@
+"""Session fixtures: one fresh PostgreSQL database per test run (both services' migrations
+applied), one fresh topic pair per test. Tests never share topics or consumer groups."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from notification_consumer.cli import MIGRATIONS as CONSUMER_MIGRATIONS
+from notification_consumer.config import SCHEMA as CONSUMER_SCHEMA
+from payment_events.kafka import KafkaSettings, ensure_topics
+from service_kit.migrate import upgrade
+from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, unique
+from transaction_api.cli import MIGRATIONS as API_MIGRATIONS
+from transaction_api.config import SCHEMA as API_SCHEMA
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    name = f"paystream_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(_libpq(ADMIN_DATABASE_URL), timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = _with_database(ADMIN_DATABASE_URL, name)
+    upgrade(API_MIGRATIONS, url, API_SCHEMA)
+    upgrade(CONSUMER_MIGRATIONS, url, CONSUMER_SCHEMA)
+    os.environ["PAYSTREAM_TEST_DATABASE_URL"] = url
+    yield url
+    if not os.environ.get("KEEP_TEST_DATABASE"):
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def topics() -> AsyncIterator[tuple[str, str]]:
+    """A fresh (main, dead-letter) topic pair with 3 partitions."""
+    main = unique("test.transactions")
+    dlq = f"{main}.dlq"
+    await ensure_topics(KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP), [main, dlq], 3)
+    yield main, dlq

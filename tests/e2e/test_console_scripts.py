@@ -1,0 +1,47 @@
+"""A new user's path: both console scripts as processes, configured only by environment."""
+
+import json
+import time
+
+import httpx
+
+from tests.processes import Service
+from tests.support import payment, unique
+
+
+def test_post_then_get_processed_event_and_trace_follows(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
+           "KAFKA_GROUP_ID": unique("group"), "BATCH_WAIT_MS": "20"}
+    api = Service("transaction-api", env).start()
+    consumer = Service("notification-consumer", env).start()
+    try:
+        api.wait_ready()
+        consumer.wait_ready()
+        trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+        response = httpx.post(f"{api.url}/payments", json=payment(), headers={
+            "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}, timeout=10)
+        assert response.status_code == 202, response.text
+        event_id = response.json()["event_id"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = httpx.get(f"{consumer.url}/events/{event_id}", timeout=5)
+            if got.status_code == 200:
+                break
+            time.sleep(0.05)
+        assert got.status_code == 200, got.text
+        assert got.json()["trace_id"] == trace_id
+        # Graceful SIGTERM: uvicorn finishes, runs the shutdown, then re-raises the signal.
+        assert api.stop() in (0, -15) and consumer.stop() in (0, -15)
+        assert "transaction api stopped" in api.log_text()
+        assert "notification consumer stopped" in consumer.log_text()
+        for service in (api, consumer):
+            lines = [json.loads(line) for line in service.log_text().splitlines()
+                     if line.startswith("{")]
+            assert any(line.get("trace_id") == trace_id and
+                       line.get("event_id") == event_id for line in lines), service.name
+    finally:
+        api.kill()
+        consumer.kill()

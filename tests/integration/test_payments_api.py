@@ -1,0 +1,218 @@
+"""The transaction API against real PostgreSQL and Kafka: durability, idempotency, strict input."""
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.support import api_app, in_process, payment, read_topic, unique
+
+JSON = {"Content-Type": "application/json"}
+
+
+async def rows_for_key(database_url: str, key: str) -> int:
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
+            key))
+    finally:
+        await conn.close()
+
+
+async def test_accepted_payment_is_published_with_cloudevents_headers(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    body = payment(amount="12.5", currency="USD", description="dinner")
+    async with in_process(api_app(database_url, topics[0])) as api:
+        response = await api.post("/payments", json=body)
+        assert response.status_code == 202, response.text
+        accepted = response.json()
+        record = (await api.get(f"/payments/{accepted['event_id']}")).json()
+    assert record["amount"] == "12.50" and record["currency"] == "USD"
+    [message] = await read_topic(topics[0], 1)
+    headers = {k: v.decode() for k, v in message.headers}
+    assert message.key == body["payer_id"].encode()
+    assert headers["ce_id"] == accepted["event_id"]
+    assert headers["ce_type"] == "io.paystream.payment.accepted"
+    assert headers["ce_specversion"] == "1.0" and headers["ce_schemaversion"] == "1"
+
+
+async def test_same_key_same_body_gives_one_payment(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    key = unique("key")
+    body = payment()
+    async with in_process(api_app(database_url, topics[0])) as api:
+        first = await api.post("/payments", json=body, headers={"Idempotency-Key": key})
+        second = await api.post("/payments", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == second.status_code == 202
+    assert first.json()["event_id"] == second.json()["event_id"]
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert await rows_for_key(database_url, key) == 1
+    assert len(await read_topic(topics[0], 2, timeout=3)) == 1
+
+
+async def test_same_key_different_body_is_422(database_url: str, topics: tuple[str, str]) -> None:
+    key = unique("key")
+    body = payment()
+    async with in_process(api_app(database_url, topics[0])) as api:
+        first = await api.post("/payments", json=body, headers={"Idempotency-Key": key})
+        other = await api.post("/payments", json={**body, "amount": "13.00"},
+                               headers={"Idempotency-Key": key})
+    assert first.status_code == 202
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.json()["field"] == "Idempotency-Key"
+    assert await rows_for_key(database_url, key) == 1
+
+
+async def test_fifty_concurrent_twins_make_one_payment_and_one_event(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    key = unique("key")
+    body = payment()
+    async with in_process(api_app(database_url, topics[0])) as api:
+        responses = await asyncio.gather(*(
+            api.post("/payments", json=body, headers={"Idempotency-Key": key})
+            for _ in range(50)))
+    assert {r.status_code for r in responses} == {202}
+    assert len({r.json()["event_id"] for r in responses}) == 1
+    assert await rows_for_key(database_url, key) == 1
+    assert len(await read_topic(topics[0], 2, timeout=3)) == 1
+
+
+async def test_without_a_key_every_request_is_a_new_payment(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    body = payment()
+    async with in_process(api_app(database_url, topics[0])) as api:
+        a = await api.post("/payments", json=body)
+        b = await api.post("/payments", json=body)
+    assert a.json()["event_id"] != b.json()["event_id"]
+
+
+BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("zero amount", payment(amount="0"), "amount"),
+    ("negative amount", payment(amount="-1.00"), "amount"),
+    ("too many decimals for EUR", payment(amount="1.001"), "amount"),
+    ("decimals for JPY", payment(amount="100.5", currency="JPY"), "amount"),
+    ("amount as a number", payment(amount=12.5), "amount"),  # type: ignore[arg-type]
+    ("amount over the bound", payment(amount="100000000000"), "amount"),
+    ("unknown currency", payment(currency="XYZ"), "amount"),
+    ("NUL in description", payment(description="a\u0000b"), "description"),
+    ("lower-case currency", payment(currency="eur"), "currency"),
+    ("payer equals payee", payment(payer="acct_same", payee="acct_same"), "payee_id"),
+    ("id with spaces", payment(payer="bad id"), "payer_id"),
+    ("id too long", payment(payer="a" * 65), "payer_id"),
+    ("description too long", payment(description="x" * 281), "description"),
+    ("unknown field", payment(colour="blue"), "colour"),
+    ("missing payee", {"payer_id": "a1", "amount": "1.00", "currency": "EUR"}, "payee_id"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "field"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES])
+async def test_invalid_body_is_a_problem_naming_the_field(
+    database_url: str, topics: tuple[str, str], case: str, body: dict[str, Any], field: str
+) -> None:
+    async with in_process(api_app(database_url, topics[0])) as api:
+        response = await api.post("/payments", json=body)
+    assert response.status_code == 422, (case, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem["field"] == field or field in problem["detail"], problem
+
+
+RAW_CASES: list[tuple[str, bytes, dict[str, str], int]] = [
+    ("not JSON content type", b'{"a":1}', {"Content-Type": "text/plain"}, 415),
+    ("no content type", b'{"a":1}', {}, 415),
+    ("latin-1 charset", b'{"a":1}', {"Content-Type": "application/json; charset=latin-1"}, 415),
+    ("malformed JSON", b'{"payer_id": ', JSON, 400),
+    ("invalid UTF-8", b'{"payer_id": "\xff\xfe"}', JSON, 400),
+    ("deep nesting", b"[" * 5000 + b"]" * 5000, JSON, 400),
+    ("JSON array", b"[1, 2]", JSON, 422),
+    ("empty body", b"", JSON, 400),
+    ("oversized body", b'{"description": "' + b"x" * 20_000 + b'"}', JSON, 413),
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "headers", "status"), RAW_CASES,
+                         ids=[c[0] for c in RAW_CASES])
+async def test_hostile_bodies_get_4xx_problems(
+    database_url: str, topics: tuple[str, str], case: str, raw: bytes, headers: dict[str, str],
+    status: int,
+) -> None:
+    async with in_process(api_app(database_url, topics[0])) as api:
+        response = await api.post("/payments", content=raw, headers=headers)
+    assert response.status_code == status, (case, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_idempotency_key_longer_than_255_is_rejected(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    async with in_process(api_app(database_url, topics[0])) as api:
+        response = await api.post("/payments", json=payment(),
+                                  headers={"Idempotency-Key": "k" * 256})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_api_keys_required_and_scope_idempotency(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    body = payment()
+    key = unique("key")
+    app = api_app(database_url, topics[0], api_keys="alpha-key,beta-key")
+    async with in_process(app) as api:
+        anonymous = await api.post("/payments", json=body)
+        wrong = await api.post("/payments", json=body, headers={"Authorization": "Bearer nope"})
+        alpha = await api.post("/payments", json=body, headers={
+            "Authorization": "Bearer alpha-key", "Idempotency-Key": key})
+        beta = await api.post("/payments", json=body, headers={
+            "Authorization": "Bearer beta-key", "Idempotency-Key": key})
+    assert anonymous.status_code == wrong.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert alpha.status_code == beta.status_code == 202
+    # The same key under two API keys is two different clients' requests.
+    assert alpha.json()["event_id"] != beta.json()["event_id"]
+
+
+async def test_unknown_payment_is_404_and_bad_id_is_422(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    async with in_process(api_app(database_url, topics[0])) as api:
+        missing = await api.get("/payments/00000000-0000-4000-8000-000000000000")
+        bad = await api.get("/payments/not-a-uuid")
+    assert missing.status_code == 404 and bad.status_code == 422
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_health_and_readiness(database_url: str, topics: tuple[str, str]) -> None:
+    async with in_process(api_app(database_url, topics[0])) as api:
+        assert (await api.get("/healthz")).status_code == 200
+        ready = await api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"]["ok"] is True
+
+
+async def test_database_down_gives_fast_503(topics: tuple[str, str]) -> None:
+    # A port where nothing listens stands for a stopped PostgreSQL: refused at once.
+    from tests.support import free_port
+
+    url = f"postgresql+asyncpg://paystream@127.0.0.1:{free_port()}/paystream"
+    async with in_process(api_app(url, topics[0])) as api:
+        started = asyncio.get_running_loop().time()
+        response = await api.post("/payments", json=payment())
+        elapsed = asyncio.get_running_loop().time() - started
+        ready = await api.get("/readyz")
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"]
+    assert elapsed < 5  # a bound against hanging, not a benchmark
+    assert ready.status_code == 503
+
+
+_ = httpx  # the client type used by in_process

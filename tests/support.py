@@ -1,0 +1,119 @@
+"""Helpers the integration, e2e and fault tests share: real servers, unique names, waits."""
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from fastapi import FastAPI
+
+from payment_events.kafka import stop_client
+from service_kit.settings import DEFAULT_DATABASE_URL
+
+BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+T = TypeVar("T")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def payment(payer: str | None = None, payee: str | None = None, amount: str = "12.50",
+            currency: str = "EUR", **extra: Any) -> dict[str, Any]:
+    return {"payer_id": payer or unique("payer"), "payee_id": payee or unique("payee"),
+            "amount": amount, "currency": currency, **extra}
+
+
+async def wait_until(check: Callable[[], Awaitable[T | None]], timeout: float,
+                     interval: float = 0.05, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan in this event loop and talk to it over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     timeout=30) as client:
+            yield client
+
+
+@asynccontextmanager
+async def producer() -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, enable_idempotence=True, linger_ms=5)
+    await p.start()
+    try:
+        yield p
+    finally:
+        await stop_client(p)
+
+
+async def end_offsets(topic: str) -> dict[int, int]:
+    c = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP)  # no group: only metadata
+    await c.start()
+    try:
+        parts = c.partitions_for_topic(topic) or set()
+        ends = await c.end_offsets([TopicPartition(topic, p) for p in parts])
+        return {tp.partition: int(o) for tp, o in ends.items()}
+    finally:
+        await stop_client(c)
+
+
+async def read_topic(topic: str, expected: int, timeout: float = 20) -> list[Any]:
+    """Read `expected` records from the start of `topic` (no group), or fail."""
+    c = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
+                         enable_auto_commit=False)
+    await c.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while len(records) < expected and time.monotonic() < deadline:
+            batch = await c.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+        await asyncio.sleep(0)
+        return records
+    finally:
+        await stop_client(c)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def api_app(database_url: str, topic: str, **overrides: Any) -> FastAPI:
+    from transaction_api.app import create_app
+    from transaction_api.config import Settings
+
+    return create_app(Settings(database_url=database_url, kafka_bootstrap_servers=BOOTSTRAP,
+                               kafka_topic=topic, **overrides))
+
+
+def consumer_app(database_url: str, topic: str, dlq: str, group: str | None = None,
+                 **overrides: Any) -> FastAPI:
+    from notification_consumer.app import create_app
+    from notification_consumer.config import Settings
+
+    return create_app(Settings(
+        database_url=database_url, kafka_bootstrap_servers=BOOTSTRAP, kafka_topic=topic,
+        kafka_dlq_topic=dlq, kafka_group_id=group or unique("group"), batch_wait_ms=50,
+        **overrides))

@@ -1,0 +1,66 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+import orjson
+import pytest
+
+from payment_events.codec import decode, encode, header
+from payment_events.errors import PoisonMessage
+from payment_events.events import PaymentAccepted
+
+
+def event(**overrides: object) -> PaymentAccepted:
+    fields: dict[str, object] = {
+        "event_id": uuid4(), "payer_id": "acct_a", "payee_id": "acct_b",
+        "amount": Decimal("12.50"), "currency": "EUR", "description": "x",
+        "occurred_at": datetime.now(UTC), **overrides,
+    }
+    return PaymentAccepted.model_validate(fields)
+
+
+def test_round_trip_keeps_money_exact_and_time_aware() -> None:
+    original = event(amount=Decimal("0.10"))
+    record = encode(original, "00-" + "a" * 32 + "-" + "b" * 16 + "-01")
+    decoded = decode(record.value, record.headers)
+    assert decoded == original
+    assert decoded.amount == Decimal("0.10") and decoded.occurred_at.tzinfo is not None
+    assert record.key == b"acct_a"
+    assert header(record.headers, "ce_id") == str(original.event_id)
+    assert header(record.headers, "ce_traceparent", ).startswith("00-aaaa")  # type: ignore[union-attr]
+    assert orjson.loads(record.value)["amount"] == "0.10"
+
+
+def _value(**changes: object) -> bytes:
+    body = orjson.loads(encode(event()).value)
+    body.update(changes)
+    return orjson.dumps(body)
+
+
+@pytest.mark.parametrize(("value", "headers", "reason"), [
+    (None, [], "empty_value"),
+    (b"", [], "empty_value"),
+    (b"not json", [], "not_json"),
+    (b"\xff\xfe", [], "not_json"),
+    (b"[1,2]", [], "invalid_schema"),
+    (_value(payer_id=None), [], "invalid_schema"),
+    (_value(extra="x"), [], "invalid_schema"),
+    (_value(schema_version=2), [], "unsupported_version"),
+    (_value(amount="-1"), [], "invalid_money"),
+    (_value(amount="1.001"), [], "invalid_money"),
+    (_value(amount=12.5), [], "invalid_money"),
+    (_value(currency="XYZ"), [], "invalid_money"),
+    (_value(), [("ce_type", b"io.other.thing")], "unknown_type"),
+    (_value(), [("ce_schemaversion", b"7")], "unsupported_version"),
+    (_value(), [("ce_id", b"not-the-id")], "invalid_schema"),
+])
+def test_poison_is_classified(value: bytes | None, headers: list[tuple[str, bytes]],
+                              reason: str) -> None:
+    with pytest.raises(PoisonMessage) as caught:
+        decode(value, headers)
+    assert caught.value.reason == reason
+
+
+def test_naive_time_is_poison() -> None:
+    with pytest.raises(PoisonMessage):
+        decode(_value(occurred_at="2026-01-01T00:00:00"))
