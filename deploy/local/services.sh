@@ -11,7 +11,7 @@ mkdir -p "$RUN_DIR"
 
 running() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
-ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/readyz"; }
+ready() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$1/readyz"; }
 
 start() { # name port
   local name="$1" port="$2"
