@@ -20,3 +20,6 @@ class Settings(CommonSettings):
     lag_window_samples: int = Field(default=12, ge=2, le=1000)
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Fault injection for the test suite only: exit abruptly right after the N-th batch's
+    # database commit, before its Kafka commit. 0 (the default) disables it.
+    fault_exit_after_db_commits: int = Field(default=0, ge=0)

@@ -12,6 +12,7 @@ Guarantees kept here (see the product contract):
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -65,6 +66,7 @@ class NotificationConsumer:
         self.degraded: str | None = "starting"
         self.last_commit: dict[int, float] = {}
         self.last_progress = time.monotonic()
+        self._db_commits = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class NotificationConsumer:
             await self._one_by_one(batch)
             return
         self._recovered()
+        self._maybe_crash()
         await self._commit_kafka(plan.next_offsets)
         metrics.BATCH_SIZE.observe(len(records))
         metrics.BATCH_LATENCY.observe(time.perf_counter() - started)
@@ -259,6 +262,14 @@ class NotificationConsumer:
                 with contextlib.suppress(IllegalStateError):
                     self.consumer.seek(tp, recs[0].offset)
         await self._backoff.sleep()
+
+    def _maybe_crash(self) -> None:
+        """Test-only fault injection point between the database and the Kafka commit."""
+        if self.settings.fault_exit_after_db_commits:
+            self._db_commits += 1
+            if self._db_commits >= self.settings.fault_exit_after_db_commits:
+                log.warning("fault injection: exiting between the two commits")
+                os._exit(137)
 
     def _recovered(self) -> None:
         if self.degraded is not None:

@@ -10,7 +10,7 @@ class Settings(CommonSettings):
     publish_timeout_s: float = Field(default=2.0, gt=0, le=30)
     relay_interval_s: float = Field(default=0.5, gt=0, le=60)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
-    relay_backoff_max_s: float = Field(default=30.0, gt=0)
+    relay_backoff_max_s: float = Field(default=10.0, gt=0)
     idempotency_retention_h: float = Field(default=24.0, gt=0)
     max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     startup_kafka_wait_s: float = Field(default=5.0, ge=0, le=60)

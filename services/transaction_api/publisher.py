@@ -13,6 +13,7 @@ from payment_events.kafka import client_options, stop_client
 from transaction_api.config import Settings
 
 log = logging.getLogger(__name__)
+BREAK_S = 5.0
 
 
 class Publisher:
@@ -27,10 +28,17 @@ class Publisher:
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # After a failed publish the request path stops trying for a moment (the relay keeps
+        # trying): with Kafka down, requests get their 202 at once instead of after a timeout.
+        self._skip_until = 0.0
 
     @property
     def ready(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def healthy(self) -> bool:
+        return self.ready and asyncio.get_running_loop().time() >= self._skip_until
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_forever(), name="producer-connect")
@@ -67,7 +75,14 @@ class Publisher:
             return
 
     async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
-        await self.publish_many([record], timeout_s)
+        """The request path's attempt: fails fast while Kafka is known to be failing."""
+        if not self.healthy:
+            raise PublishFailed("kafka unavailable; left to the relay")
+        try:
+            await self.publish_many([record], timeout_s)
+        except PublishFailed:
+            self._skip_until = asyncio.get_running_loop().time() + BREAK_S
+            raise
 
     async def publish_many(self, records: list[KafkaRecord], timeout_s: float) -> list[bool]:
         """Send all records, wait for their acks; True per record acknowledged in time."""
@@ -86,6 +101,8 @@ class Publisher:
             *(asyncio.wait_for(one(r), timeout_s) for r in records), return_exceptions=True
         )
         acked = [not isinstance(r, BaseException) for r in results]
+        if all(acked):
+            self._skip_until = 0.0
         if len(records) == 1 and not acked[0]:
             error = results[0]
             raise PublishFailed(repr(error)) from (error if isinstance(error, Exception) else None)

@@ -1,0 +1,169 @@
+"""Issue: exactly once in effect under every failure we can cause. Each test ends with exact
+counts: rows, notifications, dead letters, stored offsets = log end, Kafka's copy caught up."""
+
+import asyncio
+
+import pytest
+
+from tests.faults.harness import (
+    Flow,
+    assert_exactly_once,
+    consumer_service,
+    infra,
+    processed_count,
+    wait_processed,
+)
+from tests.support import unique
+
+pytestmark = pytest.mark.faults
+
+
+async def test_sigkill_the_consumer_three_times_while_5000_events_flow(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 5000, rate=600)
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        for threshold in (800, 2000, 3200):
+            await wait_processed(database_url, main, threshold, timeout=60)
+            consumer.kill()  # SIGKILL: no shutdown code, a batch may be mid-transaction
+            consumer.start()
+        await producing
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+    finally:
+        producing.cancel()
+        consumer.kill()
+    assert counts["events"] == 5000
+
+
+async def test_postgres_stopped_and_restarted_while_events_flow(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 2000, rate=500)
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        await wait_processed(database_url, main, 300, timeout=60)
+        infra("postgres.sh", "down")
+        await asyncio.sleep(3)  # events keep arriving; the consumer must back off, not skip
+        infra("postgres.sh", "up")
+        await producing
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+        # Processing resumed by itself in the same process.
+        assert consumer.proc is not None and consumer.proc.poll() is None
+    finally:
+        producing.cancel()
+        consumer.kill()
+    assert counts["events"] == 2000
+
+
+async def test_kafka_broker_restarted_while_events_flow(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 2000, rate=500)
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        await wait_processed(database_url, main, 300, timeout=60)
+        await asyncio.to_thread(infra, "kafka.sh", "restart")
+        await asyncio.wait_for(producing, 180)
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0,
+                                           kafka_commit_wait=60)
+        assert consumer.proc is not None and consumer.proc.poll() is None, consumer.log_tail()
+    finally:
+        producing.cancel()
+        consumer.kill()
+    assert counts["events"] == 2000
+
+
+async def test_one_percent_poison_is_dead_lettered_once_and_nothing_skipped(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 3000, rate=1500, poison_every=100)  # 30 poison among 3030 records
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        await producing
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids,
+                                           poison=len(flow.poison_sent))
+    finally:
+        producing.cancel()
+        consumer.kill()
+    assert counts["dead_letters"] == 30
+
+
+async def test_every_message_delivered_twice(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 2000, rate=2000, twice=True)
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        await producing
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+    finally:
+        producing.cancel()
+        consumer.kill()
+    assert counts["duplicates"] == 2000
+
+
+async def test_crash_between_database_commit_and_kafka_commit(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 1500, rate=3000)
+    await flow.run()
+    crashing = consumer_service(database_url, main, dlq, group,
+                                FAULT_EXIT_AFTER_DB_COMMITS="3").start()
+    try:
+        assert crashing.proc is not None
+        code = await asyncio.to_thread(crashing.proc.wait, 60)
+        assert code == 137, crashing.log_tail()
+        done_before = await processed_count(database_url, main)
+        assert done_before > 0  # the third batch's effects are in the database...
+        consumer = consumer_service(database_url, main, dlq, group).start()
+        try:
+            counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+        finally:
+            consumer.kill()
+    finally:
+        crashing.kill()
+    # ...its offsets too, so the restarted consumer resumed after it: nothing redone.
+    assert counts["duplicates"] == 0 and counts["events"] == 1500
+
+
+async def test_scale_one_to_three_to_one_while_events_flow(
+    database_url: str, topics6: tuple[str, str]
+) -> None:
+    main, dlq = topics6
+    group = unique("group")
+    flow = Flow(main, 4000, rate=500)
+    producing = asyncio.create_task(flow.run())
+    first = consumer_service(database_url, main, dlq, group).start()
+    others = []
+    try:
+        await wait_processed(database_url, main, 500, timeout=60)
+        others = [consumer_service(database_url, main, dlq, group).start() for _ in range(2)]
+        await wait_processed(database_url, main, 2000, timeout=90)
+        for other in others:
+            assert other.stop() in (0, -15), other.log_tail()  # graceful: leaves the group
+        await producing
+        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+    finally:
+        producing.cancel()
+        first.kill()
+        for other in others:
+            other.kill()
+    assert counts["events"] == 4000
