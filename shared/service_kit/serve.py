@@ -15,5 +15,8 @@ def serve(app: FastAPI, host: str, port: int) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=15,
+        # Longer than the usual load-balancer idle timeout (60 s), so the proxy, not us,
+        # closes idle keep-alive connections and no request races a close.
+        timeout_keep_alive=75,
         backlog=2048,
     )

@@ -64,3 +64,22 @@ def test_poison_is_classified(value: bytes | None, headers: list[tuple[str, byte
 def test_naive_time_is_poison() -> None:
     with pytest.raises(PoisonMessage):
         decode(_value(occurred_at="2026-01-01T00:00:00"))
+
+
+def test_repeated_client_errors_are_logged_once_per_window() -> None:
+    import logging
+
+    from service_kit.logs import RepeatFilter
+
+    gate = RepeatFilter(window_s=30)
+
+    def rec(name: str, msg: str, at: float) -> logging.LogRecord:
+        r = logging.LogRecord(name, logging.ERROR, "", 0, msg, (), None)
+        r.created = at
+        return r
+
+    assert gate.filter(rec("aiokafka", "Unable connect to %s", 0.0))
+    assert not gate.filter(rec("aiokafka", "Unable connect to %s", 1.0))
+    assert gate.filter(rec("aiokafka", "Unable connect to %s", 31.0))
+    ours = [gate.filter(rec("transaction_api", "x", t)) for t in (1.0, 1.1)]
+    assert ours == [True, True]
