@@ -17,7 +17,7 @@ from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import ops_router
-from service_kit.problems import install_problem_handlers
+from service_kit.problems import document_problems, install_problem_handlers
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
@@ -65,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    document_problems(app)
     app.include_router(router)
     app.include_router(ops_router({"database": database, "consumer": consuming},
                                   {"database", "consumer"}))

@@ -12,7 +12,7 @@ from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import ops_router
-from service_kit.problems import install_problem_handlers
+from service_kit.problems import document_problems, install_problem_handlers
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.marker import PublishedMarker
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.context = context
     install_problem_handlers(app)
+    document_problems(app)
     app.include_router(router, tags=["payments"])
     app.include_router(ops_router({"database": database, "kafka": kafka}, {"database"}))
     app.add_middleware(HttpMetricsMiddleware)

@@ -124,3 +124,26 @@ PROBLEM_RESPONSE_SCHEMA: dict[str, Any] = {
         }
     },
 }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what we send: FastAPI documents its validation errors
+    (422) as application/json; ours are problem+json like every other error."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    responses = operation.get("responses", {})
+                    if "422" in responses:
+                        responses["422"] = PROBLEM_RESPONSE_SCHEMA
+            components = schema.get("components", {}).get("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,35 @@
+"""Schemathesis against both services' own OpenAPI: no server errors, conforming responses."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.processes import Service
+from tests.support import unique
+
+CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
+          "response_schema_conformance")
+
+
+@pytest.mark.parametrize("script", ["transaction-api", "notification-consumer"])
+def test_openapi_fuzz_finds_no_server_error(
+    database_url: str, topics: tuple[str, str], script: str
+) -> None:
+    main, dlq = topics
+    service = Service(script, {"DATABASE_URL": database_url, "KAFKA_TOPIC": main,
+                               "KAFKA_DLQ_TOPIC": dlq, "KAFKA_GROUP_ID": unique("group"),
+                               "LOG_LEVEL": "WARNING"}).start()
+    try:
+        service.wait_ready()
+        st = Path(sys.executable).parent / "schemathesis"
+        run = subprocess.run(
+            [str(st), "run", f"{service.url}/openapi.json", "--checks", CHECKS,
+             "--phases", "examples,coverage,fuzzing", "--max-time", "25", "--workers", "2",
+             "--suppress-health-check", "all", "--warnings", "off"],
+            capture_output=True, text=True, timeout=240,
+        )
+    finally:
+        service.kill()
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
