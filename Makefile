@@ -28,9 +28,11 @@ infra-down: ## stop Kafka + PostgreSQL (data stays)
 
 up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the background
 	@deploy/local/services.sh up
+	@deploy/local/prometheus.sh up || true
 	@echo
 	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
 	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
+	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:9090   (alerts: /alerts)"; fi
 	@echo "  logs                   .local/run/*.log"
 	@echo
 	@echo "  try:"
@@ -39,6 +41,7 @@ up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the 
 	@echo "    curl -s 'http://127.0.0.1:8001/events?account_id=acct_alice'"
 
 down: ## stop the services, Kafka and PostgreSQL (data stays)
+	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
 	@deploy/local/infra-down.sh
 
@@ -53,9 +56,13 @@ lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff format --check . || true
 	@$(VENV)/bin/mypy services shared tests bench
 
-bench: install infra-up ## the benchmarks; writes bench/results/*.md
+bench: install infra-up ## the benchmarks (about 8 minutes); writes bench/results/latest.md
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
+	  else echo "go not found: the Go peers are skipped"; fi
 	@$(PY) -m bench.run
 
 clean: ## stop everything and delete local data (keeps the downloaded jars)
+	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
 	@deploy/local/clean.sh

@@ -20,6 +20,6 @@ class ConsumerContext:
     api_keys: ApiKeys
 
 
-def get_context(request: Request) -> ConsumerContext:
+async def get_context(request: Request) -> ConsumerContext:
     context: ConsumerContext = request.app.state.context
     return context

@@ -26,3 +26,6 @@ LAG_SECONDS = Gauge("consumer_lag_seconds", "Estimated age of the oldest unproce
                     ["partition"])
 SINCE_COMMIT = Gauge("consumer_seconds_since_last_commit",
                      "Time since this process last committed the partition", ["partition"])
+# Not tied to having partitions: a replica beyond the partition count is idle, yet ready.
+READY = Gauge("consumer_ready",
+              "1 when the consumer is connected to Kafka and not degraded, else 0")

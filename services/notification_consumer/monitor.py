@@ -35,10 +35,17 @@ class LagMonitor:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.settings.lag_sample_interval_s)
+            self.record_readiness()
             try:
                 await self.snapshot(record=True)
             except Exception as exc:  # noqa: BLE001 - a missed sample is only a gap
                 log.debug("lag sample failed", extra={"error": repr(exc)})
+            self.record_readiness()
+
+    def record_readiness(self) -> None:
+        """consumer_ready: 1 while connected to Kafka and not degraded (feeds ConsumerNotReady)."""
+        ready = self.consumer.consumer is not None and self.consumer.degraded is None
+        metrics.READY.set(1 if ready else 0)
 
     async def end_offsets(self) -> dict[int, int]:
         kafka = self.consumer.consumer

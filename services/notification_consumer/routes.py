@@ -35,7 +35,9 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
 
 
-def require_admin(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(
+    ctx: Context, authorization: Annotated[str | None, Header()] = None
+) -> None:
     if ctx.api_keys.enabled and ctx.api_keys.scope_for(authorization) is None:
         raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
                       field="Authorization", headers={"WWW-Authenticate": "Bearer"})

@@ -20,6 +20,6 @@ class ApiContext:
     api_keys: ApiKeys
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.context
     return context

@@ -11,7 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_events.codec import KafkaRecord
+from payment_events.errors import TransientStoreError
 from payment_events.events import PaymentAccepted
+from service_kit.db import driver_connection
 
 T = "transaction_api.payment_requests"
 
@@ -33,19 +35,19 @@ def request_hash(canonical: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-_INSERT = text(f"""
+# Hot path: plain asyncpg statements, each its own implicit transaction (one round trip).
+_INSERT = f"""
     INSERT INTO {T} (event_id, scope, idempotency_key, request_hash, payer_id, payee_id,
                      amount, currency, description, event_key, event_value, event_headers,
                      created_at)
-    VALUES (:event_id, :scope, :key, :hash, :payer_id, :payee_id, :amount, :currency,
-            :description, :event_key, :event_value, CAST(:headers AS jsonb), :created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
     ON CONFLICT (scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING event_id
-""")
-_BY_KEY = text(f"""
+"""
+_BY_KEY = f"""
     SELECT event_id, request_hash, created_at, published_at IS NOT NULL AS published
-    FROM {T} WHERE scope = :scope AND idempotency_key = :key
-""")
+    FROM {T} WHERE scope = $1 AND idempotency_key = $2
+"""
 
 
 async def record_payment_request(
@@ -62,29 +64,24 @@ async def record_payment_request(
     A concurrent twin blocks on the unique index until the first insert commits, then finds
     that row: every caller gets the first request's event id, and only one row exists.
     """
-    params = {
-        "event_id": event.event_id,
-        "scope": scope,
-        "key": idempotency_key,
-        "hash": hash_,
-        "payer_id": event.payer_id,
-        "payee_id": event.payee_id,
-        "amount": event.amount,
-        "currency": event.currency,
-        "description": event.description,
-        "event_key": record.key,
-        "event_value": record.value,
-        "headers": orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode(),
-        "created_at": event.occurred_at,
-    }
-    async with engine.begin() as conn:
-        inserted = (await conn.execute(_INSERT, params)).first()
-        if inserted is not None:
-            return StoredRequest(event.event_id, hash_, event.occurred_at, False, False)
-        row = (await conn.execute(_BY_KEY, {"scope": scope, "key": idempotency_key})).one()
-    if row.request_hash != hash_:
+    headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
+    async with driver_connection(engine) as conn:
+        for _ in range(3):  # the twin's key may expire between the two statements: retry
+            inserted = await conn.fetchval(
+                _INSERT, event.event_id, scope, idempotency_key, hash_, event.payer_id,
+                event.payee_id, event.amount, event.currency, event.description, record.key,
+                record.value, headers, event.occurred_at)
+            if inserted is not None:
+                return StoredRequest(event.event_id, hash_, event.occurred_at, False, False)
+            row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
+            if row is not None:
+                break
+        else:
+            raise TransientStoreError("idempotency record vanished three times; retry")
+    if row["request_hash"] != hash_:
         raise IdempotencyKeyReused(idempotency_key)
-    return StoredRequest(row.event_id, row.request_hash, row.created_at, row.published, True)
+    return StoredRequest(row["event_id"], row["request_hash"], row["created_at"],
+                         row["published"], True)
 
 
 async def mark_published(conn: AsyncConnection, event_ids: list[UUID]) -> None:

@@ -34,7 +34,7 @@ Context = Annotated[ApiContext, Depends(get_context)]
 RETRY_AFTER = {"Retry-After": "2"}
 
 
-def caller_scope(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> str:
+async def caller_scope(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> str:
     if not ctx.api_keys.enabled:
         return "public"
     scope = ctx.api_keys.scope_for(authorization)

@@ -1,6 +1,9 @@
 """Database engine set-up and the one place asyncpg/SQLAlchemy errors become our types."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -27,6 +30,15 @@ def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> As
             "server_settings": {"timezone": "UTC"},
         },
     )
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """The asyncpg connection under a pooled SQLAlchemy one, for hot single statements:
+    one round trip in autocommit, no BEGIN/COMMIT, same pool and settings as the rest."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        yield raw.driver_connection
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -86,6 +86,7 @@ METRICS = HISTOGRAMS | {
     "consumer_lag_messages",
     "consumer_lag_seconds",
     "consumer_seconds_since_last_commit",
+    "consumer_ready",
 }
 PROMETHEUS_BUILTIN = frozenset({"up"})
 
@@ -541,6 +542,7 @@ def test_alert_rules_are_complete() -> None:
         "DeadLettersArriving",
         "OutboxBacklogOld",
         "ConsumerNotCommitting",
+        "ConsumerNotReady",
     }
     assert len(names) == len(rules), "alert names must be unique"
     for rule in rules:
@@ -601,8 +603,13 @@ def test_promtool_accepts_config_and_rules() -> None:
 def test_promtool_alert_expressions_on_sample_series(tmp_path: Path) -> None:
     """Evaluates the rules' own expressions on made-up series (promtool test rules)."""
     promtool = _promtool()
-    exprs = {rule["alert"]: str(rule["expr"]) for rule in alert_rules()}
+    rules = {rule["alert"]: rule for rule in alert_rules()}
+    exprs = {name: str(rule["expr"]) for name, rule in rules.items()}
     consumer = 'job="notification-consumer", instance="notification-consumer:8001"'
+    # A second consumer replica that stays ready.
+    replica = 'job="notification-consumer", instance="notification-consumer-2:8001"'
+    not_ready = rules["ConsumerNotReady"]
+    not_ready_instance = "notification-consumer:8001"
     tests = [
         {
             "interval": "30s",
@@ -633,6 +640,9 @@ def test_promtool_alert_expressions_on_sample_series(tmp_path: Path) -> None:
                     "series": 'outbox_oldest_unpublished_age_seconds{job="transaction-api"}',
                     "values": "0+30x10",
                 },
+                # The first replica stops being ready at 1m; the second stays ready.
+                {"series": f"consumer_ready{{{consumer}}}", "values": "1 1 0x20"},
+                {"series": f"consumer_ready{{{replica}}}", "values": "1x22"},
             ],
             "promql_expr_test": [
                 {
@@ -672,6 +682,32 @@ def test_promtool_alert_expressions_on_sample_series(tmp_path: Path) -> None:
                     "exp_samples": [{"labels": "{}", "value": 180}],
                 },
                 {"expr": exprs["OutboxBacklogOld"], "eval_time": "1m", "exp_samples": []},
+                {
+                    "expr": exprs["ConsumerNotReady"],
+                    "eval_time": "90s",
+                    "exp_samples": [{"labels": f'{{instance="{not_ready_instance}"}}', "value": 0}],
+                },
+                {"expr": exprs["ConsumerNotReady"], "eval_time": "30s", "exp_samples": []},
+            ],
+            # ConsumerNotReady fires only once the consumer has been not ready for 2 minutes.
+            "alert_rule_test": [
+                {"alertname": "ConsumerNotReady", "eval_time": "2m30s", "exp_alerts": []},
+                {
+                    "alertname": "ConsumerNotReady",
+                    "eval_time": "4m",
+                    "exp_alerts": [
+                        {
+                            "exp_labels": {
+                                "instance": not_ready_instance,
+                                "severity": not_ready["labels"]["severity"],
+                            },
+                            "exp_annotations": {
+                                key: str(text).replace("{{ $labels.instance }}", not_ready_instance)
+                                for key, text in not_ready["annotations"].items()
+                            },
+                        }
+                    ],
+                },
             ],
         }
     ]
@@ -751,5 +787,6 @@ def test_dashboard_references_only_exported_metrics() -> None:
         "consumer_dead_letters_total",
         "consumer_duplicates_total",
         "consumer_rebalances_total",
+        "consumer_ready",
     ):
         assert required in used, f"the dashboard does not chart {required}"
