@@ -260,8 +260,15 @@ def drain_ours(url: str, topic: str, dlq: str, ends: dict[int, int]) -> dict[str
         rss, cpu = consumer.peak_rss_mb(), consumer.cpu_seconds()
     finally:
         consumer.stop()
-    return {"seconds": elapsed, "rate": DRAIN_EVENTS / elapsed, "peak_rss_mb": rss,
-            "cpu_seconds": cpu}
+    # Like the Go peers' own clock: from the first batch's transaction to the last one's.
+    [span] = asyncio.run(sql(url, """
+        SELECT EXTRACT(EPOCH FROM (SELECT max(updated_at) FROM
+               notification_consumer.consumer_offsets WHERE group_id = $1)
+               - (SELECT min(processed_at) FROM notification_consumer.processed_events)) AS s
+    """, group))
+    active = float(span["s"])
+    return {"seconds": active, "rate": DRAIN_EVENTS / active, "wall_seconds": elapsed,
+            "wall_rate": DRAIN_EVENTS / elapsed, "peak_rss_mb": rss, "cpu_seconds": cpu}
 
 
 async def truncate_consumer(url: str) -> None:

@@ -16,6 +16,7 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,6 +68,12 @@ class NotificationConsumer:
         self.last_commit: dict[int, float] = {}
         self.last_progress = time.monotonic()
         self._db_commits = 0
+        self._kafka_pending: dict[TopicPartition, int] = {}
+        self._kafka_wanted = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        # Bumped when a rebalance starts or ends: a batch fetched before is not written.
+        self._generation = 0
+        self._rewound: set[TopicPartition] | None = None  # set by a rollback, read by the loop
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -83,6 +90,10 @@ class NotificationConsumer:
                 log.warning("batch did not finish in time; abandoning it (it will be redelivered)")
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+            await self._flush_kafka_commits()  # the last copy, before leaving the group
         await self._close_clients()
 
     async def _close_clients(self) -> None:
@@ -127,10 +138,16 @@ class NotificationConsumer:
         if not await self._connect():
             return
         assert self.consumer is not None
+        self._committer = asyncio.create_task(self._kafka_committer(), name="kafka-committer")
+        # Two batches overlap: while one is written (waiting on PostgreSQL), the one fetched
+        # just before it is decoded. Writes stay one after the other, in fetch order, and the
+        # next batch is always fetched before the write starts, so a rollback during the
+        # write can tell exactly which fetched records to seek back to.
+        pending: _Fetched | None = None
         while not self._stopping.is_set():
             try:
                 batch = await self.consumer.getmany(
-                    timeout_ms=self.settings.batch_wait_ms,
+                    timeout_ms=0 if pending else self.settings.batch_wait_ms,
                     max_records=self.settings.batch_max_records,
                 )
             except KafkaError as exc:
@@ -139,17 +156,58 @@ class NotificationConsumer:
                 await self._backoff.sleep()
                 continue
             self.last_progress = time.monotonic()
-            if batch:
-                await self._handle(batch)
+            if pending is None:
+                if batch:
+                    pending = _Fetched(batch, self._plan(batch), self._generation)
+                continue
+            writing = asyncio.create_task(self._handle(pending))
+            following = _Fetched(batch, self._plan(batch), self._generation) if batch else None
+            await writing
+            rewound, self._rewound = self._rewound, None
+            if following is not None and (rewound is not None
+                                          or following.generation != self._generation):
+                self._discard(following.batch, rewound,
+                              rebalanced=following.generation != self._generation)
+                following = None
+            pending = following
+        # A batch fetched but not written is abandoned: nothing of it was stored, so its
+        # records are fetched again by whoever owns the partition next.
+
+    def _plan(self, batch: Batch) -> BatchPlan | None:
+        try:
+            return plan_batch([r for recs in batch.values() for r in recs])
+        except Exception:  # a bug in planning: _handle isolates the record
+            log.exception("planning failed")
+            return None
+
+    def _discard(self, batch: Batch, rewound: set[TopicPartition] | None,
+                 rebalanced: bool) -> None:
+        """Drop a fetched batch the loop must not write, so that its records come again.
+
+        After a rollback, the rolled-back partitions were already sought back; the others
+        are sought to this batch's first offsets. After a rebalance, the assignment set every
+        position (stored offsets), so nothing is sought here.
+        """
+        if rebalanced or self.consumer is None:
+            return
+        assigned = self.consumer.assignment()
+        for tp, recs in batch.items():
+            if recs and tp not in (rewound or set()) and tp in assigned:
+                with contextlib.suppress(IllegalStateError):
+                    self.consumer.seek(tp, recs[0].offset)
 
     # -- one batch ---------------------------------------------------------------------------
 
-    async def _handle(self, batch: Batch) -> None:
+    async def _handle(self, fetched: "_Fetched") -> None:
         started = time.perf_counter()
+        batch, plan = fetched.batch, fetched.plan
         records = [r for recs in batch.values() for r in recs]
         try:
-            plan = plan_batch(records)
+            if plan is None:
+                raise RuntimeError("batch could not be planned")
             async with self._batch_lock:
+                if fetched.generation != self._generation:  # a rebalance began meanwhile
+                    return  # the assignment set the positions; the records come again
                 inserted = await self._write(plan)
         except Exception as exc:  # noqa: BLE001 - classified right below
             if is_transient(exc) or isinstance(exc, (PublishFailed, KafkaError)):
@@ -179,7 +237,6 @@ class NotificationConsumer:
                     duplicates += 1
                 else:
                     letters.append(conflict(row.record, row.event.event_id))
-            await store.insert_notifications(conn, inserted)
             new_letters = await store.insert_dead_letters(conn, self.group, letters)
             # The DLQ topic hears of a dead letter before the transaction that records it
             # commits: a crash in between can repeat it on the topic, never lose it.
@@ -256,6 +313,7 @@ class NotificationConsumer:
         log.warning("batch rolled back; will retry", extra={"error": repr(exc)[:500],
                                                            "backoff_s": self._backoff.current})
         assert self.consumer is not None
+        self._rewound = (self._rewound or set()) | {tp for tp, recs in batch.items() if recs}
         for tp, recs in batch.items():
             if recs:
                 # A partition no longer ours raises: its new owner resumes from the stored offset.
@@ -278,15 +336,27 @@ class NotificationConsumer:
         self._backoff.reset()
 
     async def _commit_kafka(self, offsets: dict[tuple[str, int], int]) -> None:
-        """Copy the stored offsets to Kafka for lag tools. Failure here loses nothing."""
-        if self.consumer is None:
-            return
-        assigned = self.consumer.assignment()
-        commit = {TopicPartition(t, p): o for (t, p), o in offsets.items()
-                  if TopicPartition(t, p) in assigned}
+        """Hand the stored offsets to the committer task, which copies them to Kafka for
+        lag tools. The next batch does not wait for it: the database holds the truth."""
         now = time.monotonic()
-        for _, p in offsets:
+        for (t, p), offset in offsets.items():
             self.last_commit[p] = now
+            tp = TopicPartition(t, p)
+            self._kafka_pending[tp] = max(offset, self._kafka_pending.get(tp, 0))
+        self._kafka_wanted.set()
+
+    async def _kafka_committer(self) -> None:
+        while True:
+            await self._kafka_wanted.wait()
+            await self._flush_kafka_commits()
+
+    async def _flush_kafka_commits(self) -> None:
+        self._kafka_wanted.clear()
+        if self.consumer is None or not self._kafka_pending:
+            return
+        pending, self._kafka_pending = self._kafka_pending, {}
+        assigned = self.consumer.assignment()
+        commit = {tp: o for tp, o in pending.items() if tp in assigned}
         if not commit:
             return
         try:
@@ -298,17 +368,21 @@ class NotificationConsumer:
     def _observe(self, inserted: list[EventRow]) -> None:
         now = datetime.now(UTC)
         metrics.EVENTS_PROCESSED.inc(len(inserted))
+        per_event_logs = log.isEnabledFor(logging.INFO)
         for row in inserted:
-            metrics.END_TO_END.observe((now - row.event.occurred_at).total_seconds())
-            log.info("event processed", extra={
-                "event_id": str(row.event.event_id), "partition": row.partition,
-                "offset": row.offset, "trace_id": row.trace_id,
-                "latency_ms": round((now - row.event.occurred_at).total_seconds() * 1000, 2)})
+            latency = (now - row.event.occurred_at).total_seconds()
+            metrics.END_TO_END.observe(latency)
+            if per_event_logs:
+                log.info("event processed", extra={
+                    "event_id": str(row.event.event_id), "partition": row.partition,
+                    "offset": row.offset, "trace_id": row.trace_id,
+                    "latency_ms": round(latency * 1000, 2)})
 
     # -- rebalancing -------------------------------------------------------------------------
 
     async def resume_from_stored(self, assigned: set[TopicPartition]) -> None:
         metrics.REBALANCES.inc()
+        self._generation += 1
         if not assigned or self.consumer is None:
             return
         backoff = Backoff(0.2, 1.0)
@@ -333,6 +407,7 @@ class NotificationConsumer:
             "resume_at": {tp.partition: stored.get(tp.partition) for tp in assigned}})
 
     async def finish_in_flight(self, revoked: set[TopicPartition]) -> None:
+        self._generation += 1  # batches fetched but not yet written are dropped
         async with self._batch_lock:
             pass  # the batch in flight has stored its offsets with its effects
         for tp in revoked:
@@ -355,6 +430,13 @@ class NotificationConsumer:
             if self.consumer is not None else []
         return {"degraded": self.degraded, "assigned_partitions": assigned,
                 "seconds_since_fetch": round(time.monotonic() - self.last_progress, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    batch: Batch
+    plan: BatchPlan | None
+    generation: int
 
 
 class _RetryLater(Exception):

@@ -1,13 +1,13 @@
 """Pure processing: Kafka records in, rows to write out. No Kafka, no database, no clock.
 
-A batch becomes a `BatchPlan`: the events to insert (with their notifications), the records
+A batch becomes a `BatchPlan`: the events to insert (the store derives their notifications:
+a debit for the payer, a credit for the payee), the records
 to dead-letter and why, and per partition the next offset to read. The store then writes
 the plan in one transaction.
 """
 
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
 
@@ -39,16 +39,6 @@ class RecordLike(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class NotificationRow:
-    event_id: UUID
-    account_id: str
-    kind: str  # "debit" for the payer, "credit" for the payee
-    amount: Decimal
-    currency: str
-    counterparty_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class EventRow:
     event: PaymentAccepted
     record: RecordLike
@@ -66,13 +56,6 @@ class EventRow:
     @property
     def offset(self) -> int:
         return self.record.offset
-
-    def notifications(self) -> tuple[NotificationRow, NotificationRow]:
-        e = self.event
-        return (
-            NotificationRow(e.event_id, e.payer_id, "debit", e.amount, e.currency, e.payee_id),
-            NotificationRow(e.event_id, e.payee_id, "credit", e.amount, e.currency, e.payer_id),
-        )
 
 
 @dataclass(frozen=True, slots=True)

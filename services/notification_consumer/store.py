@@ -19,25 +19,32 @@ from notification_consumer.processing import DeadLetter, EventRow, TopicPartitio
 S = "notification_consumer"
 
 
+# One statement writes a batch's new events and, for exactly those, their notifications:
+# the debit notice for the payer and the credit notice for the payee. Amounts travel as text
+# (exact decimal strings; cheaper to send than numeric) and are cast by PostgreSQL.
 _INSERT_EVENTS = text(f"""
-    INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
-        description, occurred_at, topic, partition, "offset", payload_hash, trace_id)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
-        CAST(:amounts AS numeric[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
-        CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
-        CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]))
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING event_id
+    WITH new AS (
+        INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
+            description, occurred_at, topic, partition, "offset", payload_hash, trace_id)
+        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
+            CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
+            CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
+            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]))
+            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id, payer_id, payee_id, amount, currency
+    ), notes AS (
+        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
+            counterparty_id)
+        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
+        UNION ALL
+        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
+    )
+    SELECT event_id FROM new
 """)
 _EXISTING = text(f"""
     SELECT event_id, payload_hash FROM {S}.processed_events WHERE event_id = ANY(:ids)
-""")
-_INSERT_NOTIFICATIONS = text(f"""
-    INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
-        counterparty_id)
-    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:accounts AS text[]), CAST(:kinds AS text[]),
-        CAST(:amounts AS numeric[]), CAST(:currencies AS text[]), CAST(:counterparties AS text[]))
-    ON CONFLICT ON CONSTRAINT notifications_once_per_event DO NOTHING
 """)
 _INSERT_DEAD_LETTER = text(f"""
     INSERT INTO {S}.dead_letters (group_id, topic, partition, "offset", kafka_timestamp, key,
@@ -65,14 +72,14 @@ _COUNT = text(f"""
 
 
 async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
-    """Insert what is new; returns the event ids actually inserted."""
+    """Insert what is new, with its notifications; returns the event ids inserted."""
     if not rows:
         return set()
     result = await conn.execute(_INSERT_EVENTS, {
         "ids": [r.event.event_id for r in rows],
         "payers": [r.event.payer_id for r in rows],
         "payees": [r.event.payee_id for r in rows],
-        "amounts": [r.event.amount for r in rows],
+        "amounts": [str(r.event.amount) for r in rows],
         "currencies": [r.event.currency for r in rows],
         "descriptions": [r.event.description for r in rows],
         "occurred": [r.event.occurred_at for r in rows],
@@ -90,20 +97,6 @@ async def existing_hashes(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, 
         return {}
     result = await conn.execute(_EXISTING, {"ids": ids})
     return {row.event_id: row.payload_hash for row in result}
-
-
-async def insert_notifications(conn: AsyncConnection, rows: list[EventRow]) -> None:
-    notes = [n for r in rows for n in r.notifications()]
-    if not notes:
-        return
-    await conn.execute(_INSERT_NOTIFICATIONS, {
-        "ids": [n.event_id for n in notes],
-        "accounts": [n.account_id for n in notes],
-        "kinds": [n.kind for n in notes],
-        "amounts": [n.amount for n in notes],
-        "currencies": [n.currency for n in notes],
-        "counterparties": [n.counterparty_id for n in notes],
-    })
 
 
 async def insert_dead_letters(

@@ -1,6 +1,6 @@
 """Money rules: ISO 4217 codes and their minor units; amounts are Decimal, never float."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 # Active ISO 4217 codes and their minor units (exponent). Funds and precious-metal codes
 # (XAU, XDR, ...) are left out on purpose: they are not payment currencies.
@@ -20,6 +20,8 @@ MINOR_UNITS: dict[str, int] = {
     "CLF": 4,
     "UYW": 4,
 }
+
+_QUANTA = {units: Decimal(1).scaleb(-units) for units in set(MINOR_UNITS.values())}
 
 # An upper bound per payment, in major units: far above real payments, far below overflow.
 MAX_AMOUNT = Decimal("1000000000")
@@ -54,9 +56,9 @@ def check_amount(amount: Decimal, currency: str) -> None:
         raise InvalidMoney("amount must be greater than 0")
     if amount > MAX_AMOUNT:
         raise InvalidMoney(f"amount must not exceed {MAX_AMOUNT}")
-    exponent = amount.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite, checked above
-    if -exponent > MINOR_UNITS[currency]:
+    # quantize, not as_tuple(): the check runs for every consumed event, and as_tuple()
+    # builds a named tuple each time (a tenth of the consumer's CPU in a profile).
+    if amount != amount.quantize(_QUANTA[MINOR_UNITS[currency]], rounding=ROUND_DOWN):
         raise InvalidMoney(
             f"{currency} allows at most {MINOR_UNITS[currency]} decimal places"
         )

@@ -25,15 +25,6 @@ def value(event_id: object = None, amount: str = "1.00") -> bytes:
         currency="EUR", occurred_at=datetime.now(UTC))).value
 
 
-def test_each_event_gives_a_debit_and_a_credit_notification() -> None:
-    plan = plan_batch([Rec(value(), 0)])
-    [row] = plan.events
-    debit, credit = row.notifications()
-    assert (debit.account_id, debit.kind, debit.counterparty_id) == ("p1", "debit", "p2")
-    assert (credit.account_id, credit.kind, credit.counterparty_id) == ("p2", "credit", "p1")
-    assert debit.amount == credit.amount == Decimal("1.00")
-
-
 def test_next_offsets_are_last_plus_one_per_partition() -> None:
     plan = plan_batch([Rec(value(), 5), Rec(value(), 6), Rec(value(), 9, partition=1),
                        Rec(b"junk", 7)])
