@@ -347,40 +347,6 @@ def bench_drain(url: str) -> dict[str, Any]:
 
 # -- latency -------------------------------------------------------------------------------
 
-async def open_loop(api_url: str, rate: int, seconds: int) -> tuple[list[str], list[float], int]:
-    """Fire POSTs on a fixed schedule whatever the answers do (no coordinated omission)."""
-    ids: list[str] = []
-    client_latency: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=api_url, timeout=10, limits=limits) as client:
-        async def one(i: int) -> None:
-            nonlocal errors
-            started = time.perf_counter()
-            try:
-                r = await client.post("/payments", json={
-                    "payer_id": f"lat_{i}", "payee_id": "lat_payee", "amount": "3.00",
-                    "currency": "EUR"})
-            except httpx.HTTPError:
-                errors += 1
-                return
-            client_latency.append(time.perf_counter() - started)
-            if r.status_code == 202:
-                ids.append(r.json()["event_id"])
-            else:
-                errors += 1
-
-        tasks = []
-        begin = time.perf_counter()
-        for i in range(rate * seconds):
-            delay = begin + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-    return ids, client_latency, errors
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -389,6 +355,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def bench_latency(url: str) -> dict[str, Any]:
+    openloop = PEERS_BIN / "openloop"
+    if not openloop.exists():
+        raise RuntimeError("the open-loop generator is built from bench/peers (needs Go)")
     topic, dlq = new_topics("latency")
     asyncio.run(truncate_consumer(url))
     env = {"DATABASE_URL": url, "KAFKA_TOPIC": topic, "KAFKA_DLQ_TOPIC": dlq,
@@ -399,16 +368,21 @@ def bench_latency(url: str) -> dict[str, Any]:
     try:
         api.wait_ready()
         consumer.wait_ready()
-        asyncio.run(open_loop(api.url, 50, 2))  # warm-up
-        ids, client, errors = asyncio.run(open_loop(api.url, LATENCY_RATE, LATENCY_S))
+        load = [str(openloop), "-url", f"{api.url}/payments"]
+        json_subprocess([*load, "-rate", "50", "-duration", "2s", "-prefix", "warm"], 60)
+        asyncio.run(truncate_consumer(url))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client = json_subprocess([*load, "-rate", str(LATENCY_RATE), "-duration",
+                                  f"{LATENCY_S}s", "-prefix", uuid.uuid4().hex[:6]],
+                                 LATENCY_S + 60)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         deadline = time.monotonic() + 60
         rows: list[Any] = []
         while time.monotonic() < deadline:
             rows = asyncio.run(sql(
                 url, "SELECT EXTRACT(EPOCH FROM processed_at - occurred_at) AS s "
-                     "FROM notification_consumer.processed_events WHERE event_id = ANY($1)",
-                [uuid.UUID(i) for i in ids]))
-            if len(rows) == len(ids):
+                     "FROM notification_consumer.processed_events WHERE topic = $1", topic))
+            if len(rows) >= client["accepted"]:
                 break
             time.sleep(0.5)
         e2e = [float(r["s"]) for r in rows]
@@ -416,12 +390,14 @@ def bench_latency(url: str) -> dict[str, Any]:
     finally:
         api.stop()
         consumer.stop()
+    generator_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {
-        "rate": LATENCY_RATE, "seconds": LATENCY_S, "sent": LATENCY_RATE * LATENCY_S,
-        "accepted": len(ids), "processed": len(e2e), "errors": errors,
+        "rate": LATENCY_RATE, "seconds": LATENCY_S, "sent": client["sent"],
+        "accepted": client["accepted"], "processed": len(e2e), "errors": client["errors"],
         "e2e_p50_ms": percentile(e2e, 50) * 1000, "e2e_p99_ms": percentile(e2e, 99) * 1000,
         "e2e_max_ms": max(e2e, default=float("nan")) * 1000,
-        "post_p50_ms": percentile(client, 50) * 1000, "post_p99_ms": percentile(client, 99) * 1000,
+        "post_p50_ms": client["post_p50_ms"], "post_p99_ms": client["post_p99_ms"],
+        "generator_cpu_share": generator_cpu / (LATENCY_S * (os.cpu_count() or 1)),
         "peak_rss_mb": rss,
     }
 
@@ -512,6 +488,7 @@ def report(results: dict[str, Any]) -> str:
                   f"| {lat['e2e_p50_ms']:.1f} | {lat['e2e_p99_ms']:.1f} | "
                   f"{lat['e2e_max_ms']:.1f} | {lat['post_p50_ms']:.1f} | "
                   f"{lat['post_p99_ms']:.1f} |", "",
+                  f"Generator (Go, open loop) CPU share: {lat['generator_cpu_share']:.0%}. "
                   f"Peak RSS under this load: API {lat['peak_rss_mb']['api']:.0f} MB, consumer "
                   f"{lat['peak_rss_mb']['consumer']:.0f} MB.", ""]
     return "\n".join(lines)
