@@ -30,8 +30,12 @@ async def reset_offsets(settings: Settings, to: datetime | None) -> dict[int, in
     try:
         described = await asyncio.wait_for(
             admin.describe_consumer_groups([settings.kafka_group_id]), 30)
+        [topic] = await asyncio.wait_for(admin.describe_topics([settings.kafka_topic]), 30)
     finally:
         await admin.close()
+    partitions = sorted(p["partition"] for p in topic["partitions"])
+    if not partitions:
+        raise RuntimeError(f"topic {settings.kafka_topic} has no partitions (does it exist?)")
     for response in described:
         for group in response.groups:
             # (error_code, group_id, state, protocol_type, protocol, members, ...)
@@ -43,8 +47,7 @@ async def reset_offsets(settings: Settings, to: datetime | None) -> dict[int, in
                                 enable_auto_commit=False)
     await asyncio.wait_for(consumer.start(), 30)
     try:
-        partitions = consumer.partitions_for_topic(settings.kafka_topic) or set()
-        tps = [TopicPartition(settings.kafka_topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(settings.kafka_topic, p) for p in partitions]
         consumer.assign(tps)
         if to is None:
             targets = await consumer.beginning_offsets(tps)
