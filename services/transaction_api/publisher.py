@@ -76,13 +76,18 @@ class Publisher:
 
     async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
         """The request path's attempt: fails fast while Kafka is known to be failing."""
-        if not self.healthy:
+        producer = self._producer
+        if producer is None or not self.healthy:
             raise PublishFailed("kafka unavailable; left to the relay")
         try:
-            await self.publish_many([record], timeout_s)
-        except PublishFailed:
+            # asyncio.timeout, not wait_for/gather: no extra task per request on the hot path.
+            async with asyncio.timeout(timeout_s):
+                delivery = await producer.send(self._settings.kafka_topic, value=record.value,
+                                               key=record.key, headers=record.headers)
+                await delivery
+        except (KafkaError, TimeoutError) as exc:
             self._skip_until = asyncio.get_running_loop().time() + BREAK_S
-            raise
+            raise PublishFailed(repr(exc)) from exc
 
     async def publish_many(self, records: list[KafkaRecord], timeout_s: float) -> list[bool]:
         """Send all records, wait for their acks; True per record acknowledged in time."""
