@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from service_kit.auth import ApiKeys
-from service_kit.db import make_engine
+from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import ops_router
 from service_kit.problems import document_problems, install_problem_handlers
@@ -27,10 +27,13 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     publisher = Publisher(settings)
     marker = PublishedMarker(engine)
-    context = ApiContext(settings, engine, publisher, marker, ApiKeys(settings.api_keys))
+    statements = StatementPool(settings)
+    context = ApiContext(settings, engine, statements, publisher, marker,
+                         ApiKeys(settings.api_keys))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await statements.start()
         publisher.start()
         marker.start()
         relay = asyncio.create_task(run_relay(engine, publisher, settings), name="relay")
@@ -46,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await relay
             await marker.stop()
             await publisher.stop()
+            await statements.close()
             await engine.dispose()
             log.info("transaction api stopped")
 

@@ -6,6 +6,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_kit.auth import ApiKeys
+from service_kit.db import StatementPool
 from transaction_api.config import Settings
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
@@ -15,6 +16,7 @@ from transaction_api.publisher import Publisher
 class ApiContext:
     settings: Settings
     engine: AsyncEngine
+    statements: StatementPool
     publisher: Publisher
     marker: PublishedMarker
     api_keys: ApiKeys

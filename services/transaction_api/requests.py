@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from payment_events.codec import KafkaRecord
 from payment_events.errors import TransientStoreError
 from payment_events.events import PaymentAccepted
-from service_kit.db import driver_connection
+from service_kit.db import StatementPool
 
 T = "transaction_api.payment_requests"
 
@@ -51,7 +51,7 @@ _BY_KEY = f"""
 
 
 async def record_payment_request(
-    engine: AsyncEngine,
+    pool: StatementPool,
     *,
     scope: str,
     idempotency_key: str | None,
@@ -65,7 +65,7 @@ async def record_payment_request(
     that row: every caller gets the first request's event id, and only one row exists.
     """
     headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
-    async with driver_connection(engine) as conn:
+    async with pool.acquire() as conn:
         for _ in range(3):  # the twin's key may expire between the two statements: retry
             inserted = await conn.fetchval(
                 _INSERT, event.event_id, scope, idempotency_key, hash_, event.payer_id,

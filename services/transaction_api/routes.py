@@ -100,7 +100,7 @@ async def create_payment(request: Request) -> JsonResponse:
     record = encode(event, trace.traceparent if trace else None)
     try:
         stored = await record_payment_request(
-            ctx.engine, scope=scope, idempotency_key=idempotency_key,
+            ctx.statements, scope=scope, idempotency_key=idempotency_key,
             hash_=request_hash(payment.canonical()), event=event, record=record,
         )
     except IdempotencyKeyReused as exc:

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from payment_events.errors import TransientStoreError
@@ -32,13 +33,39 @@ def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> As
     )
 
 
-@asynccontextmanager
-async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """The asyncpg connection under a pooled SQLAlchemy one, for hot single statements:
-    one round trip in autocommit, no BEGIN/COMMIT, same pool and settings as the rest."""
-    async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        yield raw.driver_connection
+class StatementPool:
+    """A small asyncpg pool for a request path's single statements: one round trip each,
+    in autocommit. Checking a connection out of SQLAlchemy's pool for them cost about a
+    sixth of the API's throughput (BENCHMARKS.md); everything else uses SQLAlchemy.
+
+    Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
+    """
+
+    def __init__(self, settings: CommonSettings, max_size: int | None = None) -> None:
+        self._dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._timeout = settings.db_connect_timeout_s
+        self._max_size = max_size or settings.db_pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=0, max_size=self._max_size, timeout=self._timeout,
+            command_timeout=30, server_settings={"timezone": "UTC"})
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        if self._pool is None:
+            raise TransientStoreError("statement pool not started")
+        async with self._pool.acquire(timeout=self._timeout) as conn:
+            yield conn
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 10)
+            except TimeoutError:
+                self._pool.terminate()
 
 
 def is_transient(exc: BaseException) -> bool:

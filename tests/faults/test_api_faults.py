@@ -10,7 +10,7 @@ import pytest
 
 from tests.faults.harness import assert_exactly_once, consumer_service, db, infra
 from tests.processes import Service
-from tests.support import payment, unique
+from tests.support import payment, unique, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -56,6 +56,20 @@ async def test_kafka_down_while_1000_payments_are_accepted(
         assert recorded == 1000
         await asyncio.to_thread(infra, "kafka.sh", "up")
         from uuid import UUID
+
+        async def unpublished() -> int:
+            conn = await db(database_url)
+            try:
+                return int(await conn.fetchval(
+                    "SELECT count(*) FROM transaction_api.payment_requests "
+                    "WHERE idempotency_key LIKE $1 AND published_at IS NULL", f"{main}-%"))
+            finally:
+                await conn.close()
+
+        async def outbox_empty() -> bool:
+            return await unpublished() == 0
+
+        await wait_until(outbox_empty, 120, interval=0.5, what="the relay to empty the outbox")
 
         counts = await assert_exactly_once(database_url, main, group,
                                            {UUID(i) for i in ids}, 0, kafka_commit_wait=60)
