@@ -57,8 +57,13 @@ class StatementPool:
     async def acquire(self) -> AsyncIterator[Any]:
         if self._pool is None:
             raise TransientStoreError("statement pool not started")
-        async with self._pool.acquire(timeout=self._timeout) as conn:
+        # asyncio.timeout, not acquire(timeout=): the latter starts a task per checkout.
+        async with asyncio.timeout(self._timeout):
+            conn = await self._pool.acquire()
+        try:
             yield conn
+        finally:
+            await self._pool.release(conn)
 
     async def close(self) -> None:
         if self._pool is not None:
