@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from notification_consumer.config import Settings
 from notification_consumer.consumer import NotificationConsumer
@@ -16,7 +15,7 @@ from notification_consumer.routes import router
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
-from service_kit.ops_routes import ops_router
+from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -42,11 +41,6 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             log.info("notification consumer stopped")
 
-    async def database() -> tuple[bool, str]:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return True, "reachable"
-
     async def consuming() -> tuple[bool, str]:
         status = consumer.status()
         if consumer.consumer is None:
@@ -67,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router)
-    app.include_router(ops_router({"database": database, "consumer": consuming},
+    app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
     return app

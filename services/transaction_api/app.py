@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from service_kit.auth import ApiKeys
 from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
-from service_kit.ops_routes import ops_router
+from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
@@ -53,11 +52,6 @@ def create_app(settings: Settings) -> FastAPI:
             await engine.dispose()
             log.info("transaction api stopped")
 
-    async def database() -> tuple[bool, str]:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        return True, "reachable"
-
     async def kafka() -> tuple[bool, str]:
         # Reported, not required: with Kafka down the API still accepts payments durably.
         return publisher.ready, "connected" if publisher.ready else "not connected (relay waits)"
@@ -72,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router, tags=["payments"])
-    app.include_router(ops_router({"database": database, "kafka": kafka}, {"database"}))
+    app.include_router(ops_router({"database": database_check(engine), "kafka": kafka},
+                                  {"database"}))
     app.add_middleware(HttpMetricsMiddleware)
     return app

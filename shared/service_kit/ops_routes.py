@@ -5,11 +5,22 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_kit.responses import JsonResponse
 
 Check = Callable[[], Awaitable[tuple[bool, str]]]
 CHECK_TIMEOUT_S = 2.0
+
+
+def database_check(engine: AsyncEngine) -> Check:
+    async def check() -> tuple[bool, str]:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True, "reachable"
+
+    return check
 
 
 def ops_router(checks: dict[str, Check], required: set[str]) -> APIRouter:
