@@ -53,7 +53,6 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/ruff format --check . || true
 	@$(VENV)/bin/mypy services shared tests bench
 
 bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
