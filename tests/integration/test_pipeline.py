@@ -108,6 +108,9 @@ async def test_events_pagination_is_keyset_newest_first(
         assert len(seen) == 5 and len(set(seen)) == 5
         bad = await consumer.get("/events", params={"cursor": "garbage!"})
         assert bad.status_code == 400
+        for path in ("/events", "/notifications"):
+            nul = await consumer.get(path, params={"account_id": "a\x00b"})
+            assert nul.status_code == 422, nul.text  # not a 500 from PostgreSQL
 
 
 async def test_every_message_delivered_twice_is_processed_once(
