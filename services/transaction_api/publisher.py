@@ -107,10 +107,7 @@ class Publisher:
         )
         acked = [not isinstance(r, BaseException) for r in results]
         if all(acked):
-            self._skip_until = 0.0
-        if len(records) == 1 and not acked[0]:
-            error = results[0]
-            raise PublishFailed(repr(error)) from (error if isinstance(error, Exception) else None)
+            self._skip_until = 0.0  # Kafka is back: the request path may publish again
         return acked
 
     async def restart(self) -> None:
