@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from payment_events.kafka import KafkaSettings, ensure_topics, stop_client
+from payment_events.kafka import KafkaSettings, delete_topics, ensure_topics, stop_client
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -138,10 +138,14 @@ def bench_database() -> str:
     return url
 
 
+CREATED_TOPICS: list[str] = []
+
+
 def new_topics(prefix: str) -> tuple[str, str]:
     main = f"bench.{prefix}.{uuid.uuid4().hex[:8]}"
     asyncio.run(ensure_topics(KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP),
                               [main, f"{main}.dlq"], 6))
+    CREATED_TOPICS.extend([main, f"{main}.dlq"])
     return main, f"{main}.dlq"
 
 
@@ -499,11 +503,15 @@ def main() -> None:
     results: dict[str, Any] = {"started": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
                                "machine": machine()}
     url = bench_database()
-    for name, fn in (("ingest", bench_ingest), ("drain", bench_drain),
-                     ("latency", bench_latency)):
-        if not ONLY or name in ONLY:
-            log(f"workload {name}")
-            results[name] = fn(url)
+    try:
+        for name, fn in (("ingest", bench_ingest), ("drain", bench_drain),
+                         ("latency", bench_latency)):
+            if not ONLY or name in ONLY:
+                log(f"workload {name}")
+                results[name] = fn(url)
+    finally:  # hundreds of MB of events per run: do not leave them on the local broker
+        asyncio.run(delete_topics(KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP),
+                                  CREATED_TOPICS))
     text = report(results)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
     (RESULTS / "latest.md").write_text(text + "\n")

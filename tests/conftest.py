@@ -2,6 +2,7 @@
 applied), one fresh topic pair per test. Tests never share topics or consumer groups."""
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,7 +13,7 @@ import pytest
 
 from notification_consumer.cli import MIGRATIONS as CONSUMER_MIGRATIONS
 from notification_consumer.config import SCHEMA as CONSUMER_SCHEMA
-from payment_events.kafka import KafkaSettings, ensure_topics
+from payment_events.kafka import KafkaSettings, delete_topics, ensure_topics
 from service_kit.migrate import upgrade
 from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, unique
 from transaction_api.cli import MIGRATIONS as API_MIGRATIONS
@@ -54,5 +55,10 @@ async def topics() -> AsyncIterator[tuple[str, str]]:
     """A fresh (main, dead-letter) topic pair with 3 partitions."""
     main = unique("test.transactions")
     dlq = f"{main}.dlq"
-    await ensure_topics(KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP), [main, dlq], 3)
+    settings = KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP)
+    await ensure_topics(settings, [main, dlq], 3)
     yield main, dlq
+    # A local broker must not collect thousands of partitions over many runs; best effort,
+    # a broker a fault test just restarted may still refuse.
+    with contextlib.suppress(Exception):
+        await delete_topics(settings, [main, dlq])

@@ -110,3 +110,45 @@ require_java() {
   fi
   command -v java >/dev/null 2>&1 || die "java not found on PATH"
 }
+
+# process_has_arg PID ARG : true if PID is alive and ARG is one of its command-line words.
+# Our processes carry a marker argument, so a recycled pid is never mistaken for ours.
+process_has_arg() {
+  local pid="$1" arg="$2"
+  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
+    return 1
+  fi
+  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -xF -- "$arg" >/dev/null
+}
+
+# pid_from_file FILE : the number in FILE, or nothing.
+pid_from_file() {
+  if [ -f "$1" ]; then
+    tr -dc '0-9' <"$1"
+  fi
+  return 0
+}
+
+# tracked_pid PID_FILE MARKER NAME : the pid of our running process (its command line holds
+# MARKER), or nothing. Removes a stale pid file; adopts ours if it runs without one.
+tracked_pid() {
+  local file="$1" marker="$2" name="$3" pid
+  pid="$(pid_from_file "$file")"
+  if [ -n "$pid" ]; then
+    if process_has_arg "$pid" "$marker"; then
+      echo "$pid"
+      return 0
+    fi
+    log "removing stale pid file (pid $pid is not running our $name)"
+    rm -f "$file"
+  fi
+  for pid in $(pgrep -f -- "$marker" 2>/dev/null || true); do
+    if process_has_arg "$pid" "$marker"; then
+      log "found our $name running without pid file (pid $pid); adopting it"
+      echo "$pid" >"$file"
+      echo "$pid"
+      return 0
+    fi
+  done
+  return 0
+}

@@ -69,41 +69,9 @@ ensure_libs() {
 
 # --- process helpers ---------------------------------------------------------
 
-# our_pid PID : true if PID is alive and is our broker java process.
-is_our_broker() {
-  local pid="$1"
-  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
-    return 1
-  fi
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -xF -- "$MARKER" >/dev/null
-}
-
-read_pid() {
-  if [ -f "$PID_FILE" ]; then
-    tr -dc '0-9' <"$PID_FILE"
-  fi
-  return 0
-}
-
-# Pid of our running broker, or empty. Removes a stale pid file; adopts our
-# broker if it runs without a pid file (e.g. the file was deleted).
+# Pid of our running broker, or empty (helpers in env.sh).
 running_pid() {
-  local pid
-  pid="$(read_pid)"
-  if [ -n "$pid" ]; then
-    if is_our_broker "$pid"; then
-      echo "$pid"
-      return 0
-    fi
-    log "removing stale pid file (pid $pid is not running our broker)"
-    rm -f "$PID_FILE"
-  fi
-  pid="$(pgrep -f -- "$MARKER" | head -n1 || true)"
-  if [ -n "$pid" ] && is_our_broker "$pid"; then
-    log "found our broker running without pid file (pid $pid); adopting it"
-    echo "$pid" >"$PID_FILE"
-    echo "$pid"
-  fi
+  tracked_pid "$PID_FILE" "$MARKER" broker
 }
 
 # Runs a Kafka CLI class with the broker's classpath and a quiet log4j config,
@@ -260,7 +228,7 @@ cmd_up() {
     >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   # Wait (briefly) for the pid file written by the child.
   for _ in $(seq 1 50); do
-    pid="$(read_pid)"
+    pid="$(pid_from_file "$PID_FILE")"
     [ -n "$pid" ] && break
     sleep 0.1
   done

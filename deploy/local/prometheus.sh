@@ -74,7 +74,7 @@ system_pids() {
     fi
     pgrep -u prometheus -x prometheus 2>/dev/null || true
   } | sort -u | while read -r pid; do
-    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && ! is_ours "$pid"; then
+    if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && ! process_has_arg "$pid" "$MARKER"; then
       echo "$pid"
     fi
   done
@@ -105,43 +105,9 @@ ensure_binary() {
 
 # --- process helpers -----------------------------------------------------------
 
-# is_ours PID : true if PID is alive and is the Prometheus we started.
-is_ours() {
-  local pid="$1"
-  if [ -z "$pid" ] || [ ! -r "/proc/$pid/cmdline" ]; then
-    return 1
-  fi
-  tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -xF -- "$MARKER" >/dev/null
-}
-
-read_pid() {
-  if [ -f "$PID_FILE" ]; then
-    tr -dc '0-9' <"$PID_FILE"
-  fi
-  return 0
-}
-
-# Pid of our running Prometheus, or empty. Removes a stale pid file; adopts ours
-# if it runs without a pid file.
+# Pid of our running Prometheus, or empty (helpers in env.sh).
 running_pid() {
-  local pid
-  pid="$(read_pid)"
-  if [ -n "$pid" ]; then
-    if is_ours "$pid"; then
-      echo "$pid"
-      return 0
-    fi
-    log "removing stale pid file (pid $pid is not running our prometheus)"
-    rm -f "$PID_FILE"
-  fi
-  for pid in $(pgrep -x prometheus 2>/dev/null || true); do
-    if is_ours "$pid"; then
-      log "found our prometheus running without pid file (pid $pid); adopting it"
-      echo "$pid" >"$PID_FILE"
-      echo "$pid"
-      return 0
-    fi
-  done
+  tracked_pid "$PID_FILE" "$MARKER" prometheus
 }
 
 port_free() {
@@ -284,7 +250,7 @@ cmd_up() {
     --storage.tsdb.retention.time="$PROMETHEUS_RETENTION" \
     >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   for _ in $(seq 1 50); do
-    pid="$(read_pid)"
+    pid="$(pid_from_file "$PID_FILE")"
     [ -n "$pid" ] && break
     sleep 0.1
   done

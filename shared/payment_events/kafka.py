@@ -75,3 +75,18 @@ async def stop_client(client: Any, timeout_s: float = 10.0) -> None:
             raise
     except Exception as exc:  # noqa: BLE001 - stopping must not fail the caller
         log.warning("kafka client stop failed", extra={"error": repr(exc)})
+
+
+async def delete_topics(
+    settings: KafkaSettings, topics: list[str], timeout_s: float = 30.0
+) -> None:
+    """Delete topics (tests and benchmarks clean up after themselves); missing ones are fine."""
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=10_000)
+    await asyncio.wait_for(admin.start(), timeout_s)
+    try:
+        existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+        doomed = [t for t in topics if t in existing]
+        if doomed:
+            await asyncio.wait_for(admin.delete_topics(doomed), timeout_s)
+    finally:
+        await admin.close()
