@@ -90,11 +90,3 @@ async def list_dead_letters(engine: AsyncEngine, limit: int, cursor: str | None)
     async with engine.connect() as conn:
         rows = (await conn.execute(text(sql), {"before": before, "limit": limit + 1})).all()
     return _page([dict(r._mapping) for r in rows], limit, "id")
-
-
-async def get_dead_letter(engine: AsyncEngine, letter_id: int) -> dict[str, Any] | None:
-    async with engine.connect() as conn:
-        row = (await conn.execute(
-            text(f"SELECT {DEAD_LETTER_COLUMNS} FROM {S}.dead_letters WHERE id = :id"),
-            {"id": letter_id})).first()
-    return dict(row._mapping) if row is not None else None
