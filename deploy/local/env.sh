@@ -152,3 +152,17 @@ tracked_pid() {
   done
   return 0
 }
+
+# stop_process PID NAME : SIGTERM, up to 30 s for a graceful exit, then SIGKILL.
+stop_process() {
+  local pid="$1" name="$2"
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  # shellcheck disable=SC2016 # $1 expands in the inner bash
+  if ! wait_for 30 "$name pid $pid to exit" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"; then
+    log "$name did not stop in 30s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    # shellcheck disable=SC2016 # $1 expands in the inner bash
+    wait_for 10 "$name pid $pid to die" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" || true
+  fi
+}

@@ -248,15 +248,7 @@ cmd_down() {
     fi
     return 0
   fi
-  log "stopping broker (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  # shellcheck disable=SC2016 # $1 expands in the inner bash
-  if ! wait_for 30 "broker pid $pid to exit" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"; then
-    log "broker did not stop in 30s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    # shellcheck disable=SC2016 # $1 expands in the inner bash
-    wait_for 10 "broker pid $pid to die" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" || true
-  fi
+  stop_process "$pid" broker
   rm -f "$PID_FILE"
   log "stopped"
 }

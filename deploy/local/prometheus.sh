@@ -266,15 +266,7 @@ cmd_down() {
     log "not running"
     return 0
   fi
-  log "stopping prometheus (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  # shellcheck disable=SC2016 # $1 expands in the inner bash
-  if ! wait_for 30 "prometheus pid $pid to exit" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"; then
-    log "prometheus did not stop in 30s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    # shellcheck disable=SC2016 # $1 expands in the inner bash
-    wait_for 10 "prometheus pid $pid to die" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" || true
-  fi
+  stop_process "$pid" prometheus
   rm -f "$PID_FILE"
   log "stopped"
 }

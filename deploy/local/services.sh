@@ -29,12 +29,7 @@ stop() { # name
   local name="$1" pid
   running "$name" || { rm -f "$RUN_DIR/$name.pid"; return 0; }
   pid="$(cat "$RUN_DIR/$name.pid")"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name did not stop within 30 s; killing it"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  stop_process "$pid" "$name"
   rm -f "$RUN_DIR/$name.pid"
   log "$name stopped"
 }

@@ -3,6 +3,9 @@
 import asyncio
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -206,3 +209,26 @@ async def assert_exactly_once(url: str, topic: str, group: str, event_ids: set[U
 def infra(script: str, action: str) -> None:
     subprocess.run([str(ROOT / "deploy" / "local" / script), action], check=True, timeout=180,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+@dataclass
+class Running:
+    group: str
+    flow: Flow
+    consumer: Service
+    producing: "asyncio.Task[None]"
+
+
+@asynccontextmanager
+async def flowing(database_url: str, topics: tuple[str, str], flow: Flow) -> AsyncIterator[Running]:
+    """A flow producing in the background and one consumer process on a fresh group; both
+    are stopped afterwards whatever happened (SIGKILL for the consumer)."""
+    main, dlq = topics
+    group = unique("group")
+    producing = asyncio.create_task(flow.run())
+    consumer = consumer_service(database_url, main, dlq, group).start()
+    try:
+        yield Running(group, flow, consumer, producing)
+    finally:
+        producing.cancel()
+        consumer.kill()

@@ -9,6 +9,7 @@ from tests.faults.harness import (
     Flow,
     assert_exactly_once,
     consumer_service,
+    flowing,
     infra,
     processed_count,
     wait_processed,
@@ -21,100 +22,67 @@ pytestmark = pytest.mark.faults
 async def test_sigkill_the_consumer_three_times_while_5000_events_flow(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
-    main, dlq = topics6
-    group = unique("group")
-    flow = Flow(main, 5000, rate=600)
-    producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
-    try:
+    main = topics6[0]
+    async with flowing(database_url, topics6, Flow(main, 5000, rate=600)) as run:
         for threshold in (800, 2000, 3200):
             await wait_processed(database_url, main, threshold, timeout=60)
-            consumer.kill()  # SIGKILL: no shutdown code, a batch may be mid-transaction
-            consumer.start()
-        await producing
-        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
-    finally:
-        producing.cancel()
-        consumer.kill()
+            run.consumer.kill()  # SIGKILL: no shutdown code, a batch may be mid-transaction
+            run.consumer.start()
+        await run.producing
+        counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0)
     assert counts["events"] == 5000
 
 
 async def test_postgres_stopped_and_restarted_while_events_flow(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
-    main, dlq = topics6
-    group = unique("group")
-    flow = Flow(main, 2000, rate=500)
-    producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
-    try:
+    main = topics6[0]
+    async with flowing(database_url, topics6, Flow(main, 2000, rate=500)) as run:
         await wait_processed(database_url, main, 300, timeout=60)
         infra("postgres.sh", "down")
         await asyncio.sleep(3)  # events keep arriving; the consumer must back off, not skip
         infra("postgres.sh", "up")
-        await producing
-        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
+        await run.producing
+        counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0)
         # Processing resumed by itself in the same process.
-        assert consumer.proc is not None and consumer.proc.poll() is None
-    finally:
-        producing.cancel()
-        consumer.kill()
+        assert run.consumer.proc is not None and run.consumer.proc.poll() is None
     assert counts["events"] == 2000
 
 
 async def test_kafka_broker_restarted_while_events_flow(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
-    main, dlq = topics6
-    group = unique("group")
-    flow = Flow(main, 2000, rate=500)
-    producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
-    try:
+    main = topics6[0]
+    async with flowing(database_url, topics6, Flow(main, 2000, rate=500)) as run:
         await wait_processed(database_url, main, 300, timeout=60)
         await asyncio.to_thread(infra, "kafka.sh", "restart")
-        await asyncio.wait_for(producing, 180)
-        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0,
+        await asyncio.wait_for(run.producing, 180)
+        counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0,
                                            kafka_commit_wait=60)
+        consumer = run.consumer
         assert consumer.proc is not None and consumer.proc.poll() is None, consumer.log_tail()
-    finally:
-        producing.cancel()
-        consumer.kill()
     assert counts["events"] == 2000
 
 
 async def test_one_percent_poison_is_dead_lettered_once_and_nothing_skipped(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
-    main, dlq = topics6
-    group = unique("group")
+    main = topics6[0]
     flow = Flow(main, 3000, rate=1500, poison_every=100)  # 30 poison among 3030 records
-    producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
-    try:
-        await producing
-        counts = await assert_exactly_once(database_url, main, group, flow.event_ids,
+    async with flowing(database_url, topics6, flow) as run:
+        await run.producing
+        counts = await assert_exactly_once(database_url, main, run.group, flow.event_ids,
                                            poison=len(flow.poison_sent))
-    finally:
-        producing.cancel()
-        consumer.kill()
     assert counts["dead_letters"] == 30
 
 
 async def test_every_message_delivered_twice(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
-    main, dlq = topics6
-    group = unique("group")
-    flow = Flow(main, 2000, rate=2000, twice=True)
-    producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
-    try:
-        await producing
-        counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
-    finally:
-        producing.cancel()
-        consumer.kill()
+    main = topics6[0]
+    async with flowing(database_url, topics6, Flow(main, 2000, rate=2000, twice=True)) as run:
+        await run.producing
+        counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0)
     assert counts["duplicates"] == 2000
 
 
