@@ -16,7 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from payment_events.kafka import stop_client
+from service_kit.kafka import stop_client
 
 BOOTSTRAP = "127.0.0.1:9092"
 

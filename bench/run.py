@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaProducer
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from payment_events.kafka import KafkaSettings, delete_topics, ensure_topics, stop_client
+from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics, stop_client
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -13,7 +13,7 @@ import pytest
 
 from notification_consumer.cli import MIGRATIONS as CONSUMER_MIGRATIONS
 from notification_consumer.config import SCHEMA as CONSUMER_SCHEMA
-from payment_events.kafka import KafkaSettings, delete_topics, ensure_topics
+from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics
 from service_kit.migrate import upgrade
 from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, unique
 from transaction_api.cli import MIGRATIONS as API_MIGRATIONS

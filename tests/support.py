@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from fastapi import FastAPI
 
-from payment_events.kafka import stop_client
+from service_kit.kafka import stop_client
 from service_kit.settings import DEFAULT_DATABASE_URL
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")

@@ -16,7 +16,7 @@ from pathlib import Path
 from notification_consumer.app import create_app
 from notification_consumer.config import SCHEMA, Settings
 from notification_consumer.replay import GroupActive, reset_offsets
-from payment_events.kafka import ensure_topics
+from service_kit.kafka import ensure_topics
 from service_kit.logs import configure_logging
 from service_kit.migrate import upgrade
 from service_kit.serve import serve

@@ -30,9 +30,9 @@ from notification_consumer.config import Settings
 from notification_consumer.dead_letters import dead_letter_record
 from notification_consumer.processing import BatchPlan, DeadLetter, EventRow, conflict, plan_batch
 from payment_events.codec import KafkaRecord
-from payment_events.errors import PublishFailed
-from payment_events.kafka import client_options, stop_client
 from service_kit.db import is_transient
+from service_kit.errors import PublishFailed
+from service_kit.kafka import client_options, stop_client
 
 log = logging.getLogger(__name__)
 Batch = Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]]

@@ -16,8 +16,8 @@ from sqlalchemy import text
 
 from notification_consumer.config import Settings
 from notification_consumer.store import S
-from payment_events.kafka import client_options, stop_client
 from service_kit.db import make_engine
+from service_kit.kafka import client_options, stop_client
 
 
 class GroupActive(RuntimeError):

@@ -19,9 +19,9 @@ from notification_consumer.schemas import (
 )
 from notification_consumer.store import S, decode_headers
 from payment_events.codec import KafkaRecord
-from payment_events.errors import PublishFailed
 from payment_events.events import ACCOUNT_ID_PATTERN
 from service_kit.db import is_transient
+from service_kit.errors import PublishFailed
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 
 router = APIRouter()

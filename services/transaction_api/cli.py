@@ -4,7 +4,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from payment_events.kafka import ensure_topics
+from service_kit.kafka import ensure_topics
 from service_kit.logs import configure_logging
 from service_kit.migrate import upgrade
 from service_kit.serve import serve

@@ -8,8 +8,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from payment_events.codec import KafkaRecord
-from payment_events.errors import PublishFailed
-from payment_events.kafka import client_options, stop_client
+from service_kit.errors import PublishFailed
+from service_kit.kafka import client_options, stop_client
 from transaction_api.config import Settings
 
 log = logging.getLogger(__name__)

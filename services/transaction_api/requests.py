@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from payment_events.codec import KafkaRecord
-from payment_events.errors import TransientStoreError
 from payment_events.events import PaymentAccepted
 from service_kit.db import StatementPool
+from service_kit.errors import TransientStoreError
 
 T = "transaction_api.payment_requests"
 

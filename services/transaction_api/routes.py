@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
 from payment_events.codec import encode
-from payment_events.errors import PublishFailed
 from payment_events.events import PaymentAccepted
 from payment_events.money import canonical_amount
 from service_kit.bodies import read_json_object
 from service_kit.db import is_transient
+from service_kit.errors import PublishFailed
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem, validation_problem
 from service_kit.responses import JsonResponse
 from service_kit.tracing import current_trace

@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from payment_events.errors import TransientStoreError
+from service_kit.errors import TransientStoreError
 from service_kit.settings import CommonSettings
 
 # SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention

@@ -2,7 +2,7 @@
 
 from pydantic import Field, SecretStr, field_validator
 
-from payment_events.kafka import KafkaSettings
+from service_kit.kafka import KafkaSettings
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://paystream@127.0.0.1:5432/paystream"
 

@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from payment_events.kafka import KafkaSettings, delete_topics, ensure_topics
+from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics
 from tests.support import BOOTSTRAP, unique
 
 

@@ -19,7 +19,7 @@ from aiokafka.structs import TopicPartition
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from payment_events.kafka import stop_client
+from service_kit.kafka import stop_client
 from tests.processes import Service
 from tests.support import BOOTSTRAP, end_offsets, producer, unique
 

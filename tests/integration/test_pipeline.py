@@ -12,7 +12,7 @@ import httpx
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from payment_events.kafka import stop_client
+from service_kit.kafka import stop_client
 from tests.support import (
     api_app,
     consumer_app,
