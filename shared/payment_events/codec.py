@@ -1,5 +1,6 @@
 """Bytes <-> events. Decoding never raises anything but PoisonMessage for bad input."""
 
+import re
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -7,12 +8,14 @@ from pydantic import ValidationError
 from payment_events.errors import PoisonMessage
 from payment_events.events import (
     EVENT_TYPE,
+    OWNER_SCOPE_PATTERN,
     SCHEMA_VERSION,
     CloudEventAttributes,
     PaymentAccepted,
 )
 
 Headers = list[tuple[str, bytes]]
+OWNER_SCOPE = re.compile(OWNER_SCOPE_PATTERN.strip("^$").encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +27,10 @@ class KafkaRecord:
     headers: Headers
 
 
-def encode(event: PaymentAccepted, traceparent: str | None = None) -> KafkaRecord:
-    attributes = CloudEventAttributes.for_event(event, traceparent)
+def encode(
+    event: PaymentAccepted, traceparent: str | None = None, owner_scope: str | None = None
+) -> KafkaRecord:
+    attributes = CloudEventAttributes.for_event(event, traceparent, owner_scope)
     headers: Headers = [
         ("content-type", attributes.datacontenttype.encode()),
         *(
@@ -66,6 +71,18 @@ def decode(
     if ce_id is not None and ce_id != str(event.event_id):
         raise PoisonMessage("invalid_schema", "ce_id header does not match event_id")
     return event
+
+
+def owner_scope(headers: Headers | tuple[tuple[str, bytes], ...]) -> str | None:
+    """The `ce_ownerscope` extension (the accepting API key's scope), or None when the payment
+    was accepted without auth. A malformed value is poison: it would decide who may see the
+    payment."""
+    raw = next((value for key, value in headers if key == "ce_ownerscope"), None)
+    if raw is None:
+        return None
+    if not OWNER_SCOPE.fullmatch(raw):
+        raise PoisonMessage("invalid_schema", "ce_ownerscope is not a 16-hex-digit scope")
+    return raw.decode("ascii")
 
 
 def _classify(exc: ValidationError) -> PoisonMessage:

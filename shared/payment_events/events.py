@@ -32,6 +32,7 @@ ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,4})?$"
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 MAX_DESCRIPTION = 280
+OWNER_SCOPE_PATTERN = r"^[0-9a-f]{16}$"
 
 AccountId = Annotated[str, Field(pattern=ACCOUNT_ID_PATTERN, examples=["acct_alice"])]
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN, examples=["EUR"])]
@@ -89,7 +90,13 @@ class CloudEventAttributes(BaseModel):
     dataschema: str = f"urn:paystream:schema:payment-accepted:v{SCHEMA_VERSION}"
     schemaversion: str = str(SCHEMA_VERSION)
     traceparent: str | None = None
+    # Extension attribute: which API key accepted the payment (a digest prefix, never the key),
+    # so the consumer can show a payment, its notifications and webhooks only to that key.
+    ownerscope: Annotated[str | None, Field(pattern=OWNER_SCOPE_PATTERN)] = None
 
     @classmethod
-    def for_event(cls, event: PaymentAccepted, traceparent: str | None) -> "CloudEventAttributes":
-        return cls(id=event.event_id, time=event.occurred_at, traceparent=traceparent)
+    def for_event(
+        cls, event: PaymentAccepted, traceparent: str | None, owner_scope: str | None = None
+    ) -> "CloudEventAttributes":
+        return cls(id=event.event_id, time=event.occurred_at, traceparent=traceparent,
+                   ownerscope=owner_scope)

@@ -5,7 +5,7 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from payment_events.codec import decode, encode, header
+from payment_events.codec import decode, encode, header, owner_scope
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 
@@ -83,3 +83,17 @@ def test_repeated_client_errors_are_logged_once_per_window() -> None:
     assert gate.filter(rec("aiokafka", "Unable connect to %s", 31.0))
     ours = [gate.filter(rec("transaction_api", "x", t)) for t in (1.0, 1.1)]
     assert ours == [True, True]
+
+
+def test_owner_scope_travels_as_a_ce_extension_header() -> None:
+    record = encode(event(), owner_scope="0123456789abcdef")
+    assert ("ce_ownerscope", b"0123456789abcdef") in record.headers
+    assert owner_scope(record.headers) == "0123456789abcdef"
+    assert owner_scope(encode(event()).headers) is None
+
+
+@pytest.mark.parametrize("raw", [b"", b"0123456789ABCDEF", b"0123456789abcde", b"\x00" * 16,
+                                 b"0123456789abcdef\n"])
+def test_a_malformed_owner_scope_is_poison(raw: bytes) -> None:
+    with pytest.raises(PoisonMessage):
+        owner_scope([("ce_ownerscope", raw)])
