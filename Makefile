@@ -30,9 +30,9 @@ up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the 
 	@deploy/local/services.sh up
 	@deploy/local/prometheus.sh up || true
 	@echo
-	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
-	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
-	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:9090   (alerts: /alerts)"; fi
+	@echo "  transaction API        http://127.0.0.1:$${API_PORT:-8000}   (docs: /docs)"
+	@echo "  notification consumer  http://127.0.0.1:$${CONSUMER_PORT:-8001}   (docs: /docs)"
+	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:$${PROMETHEUS_PORT:-9090}   (alerts: /alerts)"; fi
 	@echo "  logs                   .local/run/*.log"
 	@echo
 	@echo "  try:"
