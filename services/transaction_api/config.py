@@ -14,4 +14,6 @@ class Settings(CommonSettings):
     idempotency_retention_h: float = Field(default=24.0, gt=0)
     max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
     startup_kafka_wait_s: float = Field(default=5.0, ge=0, le=60)
+    # A twin request waits this long for the first one's record, then gets 409.
+    idempotency_lock_timeout_s: float = Field(default=5.0, gt=0, le=60)
     producer_linger_ms: int = Field(default=2, ge=0, le=1000)

@@ -5,7 +5,7 @@ from datetime import timedelta
 import asyncpg
 
 from tests.support import api_app, in_process, payment, unique
-from transaction_api.requests import expire_idempotency_keys
+from transaction_api.retention import expire_idempotency_keys
 
 
 async def test_expired_key_can_be_used_again_and_the_payment_stays(
@@ -17,7 +17,7 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
     async with in_process(app) as api:
         first = (await api.post("/payments", json=body, headers={"Idempotency-Key": key})).json()
         # Nothing is old enough yet under the default retention.
-        engine = app.state.context.engine
+        engine = app.state.engine
         assert await expire_idempotency_keys(engine, timedelta(hours=24)) == 0
         replay = (await api.post("/payments", json=body, headers={"Idempotency-Key": key})).json()
         assert replay["event_id"] == first["event_id"]
