@@ -4,6 +4,7 @@ import asyncio
 import re
 
 import asyncpg
+
 from tests.support import api_app, in_process, payment, read_topic, unique
 
 JSON = {"Content-Type": "application/json"}
