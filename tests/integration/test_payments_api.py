@@ -7,7 +7,6 @@ import asyncpg
 
 from tests.support import api_app, in_process, payment, read_topic, unique
 
-JSON = {"Content-Type": "application/json"}
 
 
 async def rows_for_key(database_url: str, key: str) -> int:

@@ -63,9 +63,10 @@ async def test_refused_rows_do_not_block_healthy_rows_and_the_gauges_follow(
         async with in_process(app):
 
             async def all_healthy_published() -> bool:
-                return await conn.fetchval(
+                done = await conn.fetchval(
                     "SELECT count(*) FROM transaction_api.payment_requests "
-                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy) == 3
+                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy)
+                return int(done) == 3
 
             await wait_until(all_healthy_published, 30, what="healthy rows published")
             # Only refused rows are left failing: the gauges must still be refreshed.
