@@ -8,7 +8,6 @@ import asyncpg
 from tests.support import api_app, in_process, payment, read_topic, unique
 
 
-
 async def rows_for_key(database_url: str, key: str) -> int:
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
     try:
