@@ -16,4 +16,6 @@ class Settings(CommonSettings):
     startup_kafka_wait_s: float = Field(default=5.0, ge=0, le=60)
     # A twin request waits this long for the first one's record, then gets 409.
     idempotency_lock_timeout_s: float = Field(default=5.0, gt=0, le=60)
-    producer_linger_ms: int = Field(default=2, ge=0, le=1000)
+    # 0: a lone payment is sent at once. Under load records still batch, because aiokafka keeps
+    # one request in flight per partition and queues behind it (see BENCHMARKS.md).
+    producer_linger_ms: int = Field(default=0, ge=0, le=1000)

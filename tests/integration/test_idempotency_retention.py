@@ -33,3 +33,29 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
             key) == 1
     finally:
         await conn.close()
+
+
+async def test_expiry_works_through_many_batches_and_keeps_fresh_keys(database_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    scope = unique("scope")
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    engine = create_async_engine(database_url)
+    try:
+        await conn.execute("""
+            INSERT INTO transaction_api.payment_requests (event_id, scope, idempotency_key,
+                request_hash, payer_id, payee_id, amount, currency, event_key, event_value,
+                event_headers, created_at, published_at)
+            SELECT gen_random_uuid(), $1, 'k' || i, 'h', 'a1', 'b2', 1, 'EUR', 'k', 'v', '[]',
+                   now() - make_interval(hours => CASE WHEN i <= 12 THEN 25 ELSE 1 END), now()
+            FROM generate_series(1, 15) AS i""", scope)
+        expired = await expire_idempotency_keys(engine, timedelta(hours=24), batch_size=5)
+        keys = await conn.fetchval("SELECT count(idempotency_key) FROM "
+                                   "transaction_api.payment_requests WHERE scope = $1", scope)
+        rows = await conn.fetchval("SELECT count(*) FROM transaction_api.payment_requests "
+                                   "WHERE scope = $1", scope)
+    finally:
+        await engine.dispose()
+        await conn.close()
+    assert expired >= 12  # three batches of five, stopped by a short one
+    assert keys == 3 and rows == 15  # the fresh keys stay, every payment stays
