@@ -19,8 +19,10 @@ LOG_DIR = Path(__file__).resolve().parent.parent / ".local" / "test-logs"
 class Service:
     """One service process; `restart()` keeps its port, name and environment."""
 
-    def __init__(self, script: str, env: dict[str, str], name: str | None = None) -> None:
+    def __init__(self, script: str, env: dict[str, str], name: str | None = None,
+                 argv: list[str] | None = None) -> None:
         self.script = script
+        self.argv = argv or [str(BIN / script)]
         self.port = free_port()
         self.name = name or f"{script}-{self.port}"
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP, "PORT": str(self.port),
@@ -36,7 +38,7 @@ class Service:
 
     def start(self) -> "Service":
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
-        self.proc = subprocess.Popen([str(BIN / self.script)], env=self.env, stdout=self._log,
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self
 

@@ -100,12 +100,13 @@ async def _queued(p: Any, topic: str, value: bytes, key: bytes | None,
     await p.send(topic, value=value, key=key, headers=headers)
 
 
-def consumer_service(database_url: str, topic: str, dlq: str, group: str, **env: str) -> Service:
+def consumer_service(database_url: str, topic: str, dlq: str, group: str,
+                     argv: list[str] | None = None, **env: str) -> Service:
     return Service("notification-consumer", {
         "DATABASE_URL": database_url, "KAFKA_TOPIC": topic, "KAFKA_DLQ_TOPIC": dlq,
         "KAFKA_GROUP_ID": group, "BATCH_WAIT_MS": "50", "SESSION_TIMEOUT_MS": "6000",
         "HEARTBEAT_INTERVAL_MS": "1000", "BACKOFF_MAX_S": "2", "LOG_LEVEL": "WARNING", **env,
-    }, name=unique("consumer"))
+    }, name=unique("consumer"), argv=argv)
 
 
 async def db(url: str) -> asyncpg.Connection:

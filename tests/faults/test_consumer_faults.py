@@ -2,6 +2,7 @@
 counts: rows, notifications, dead letters, stored offsets = log end, Kafka's copy caught up."""
 
 import asyncio
+import sys
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.faults.harness import (
 )
 from tests.support import unique
 
+CRASHING_CONSUMER = [sys.executable, "-m", "tests.crashing_consumer"]
 pytestmark = pytest.mark.faults
 
 
@@ -93,7 +95,7 @@ async def test_crash_between_database_commit_and_kafka_commit(
     group = unique("group")
     flow = Flow(main, 1500, rate=3000)
     await flow.run()
-    crashing = consumer_service(database_url, main, dlq, group,
+    crashing = consumer_service(database_url, main, dlq, group, CRASHING_CONSUMER,
                                 FAULT_EXIT_AFTER_DB_COMMITS="3").start()
     try:
         assert crashing.proc is not None

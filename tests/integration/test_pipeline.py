@@ -186,7 +186,8 @@ async def test_unexpected_error_is_retried_then_dead_lettered(
     database_url: str, topics: tuple[str, str]
 ) -> None:
     # PostgreSQL refuses NUL in text: valid JSON, valid schema, and yet it can never be
-    # written. The consumer must isolate it, retry it a bounded number of times, move on.
+    # written. The consumer recognises it before the write (unrepresentable) and moves on;
+    # the late path (retried, then dead-lettered) is covered in tests/unit/test_isolation.py.
     main, dlq = topics
     bad = event_bytes(description="nul \u0000 inside")
     good = [event_bytes() for _ in range(3)]
@@ -200,7 +201,7 @@ async def test_unexpected_error_is_retried_then_dead_lettered(
         letters = (await consumer.get("/dead-letters")).json()["items"]
     assert stats["processed"] == 3 and stats["dead_letters"] == 1
     letter = next(d for d in letters if d["topic"] == main)
-    assert letter["reason"] == "processing_failed" and letter["attempts"] == 2
+    assert letter["reason"] == "unrepresentable" and letter["attempts"] == 1
 
 
 async def test_stored_offsets_equal_log_end_and_kafka_commit_follows(
@@ -241,14 +242,19 @@ async def test_dead_letter_replay_republishes_original_bytes_once(
     group = unique("group")
     async with producer() as p:
         await p.send_and_wait(main, value=b"oops", key=b"k1", headers=[("x-origin", b"test")])
-    app = consumer_app(database_url, main, dlq, group, api_keys="admin-secret")
+    app = consumer_app(database_url, main, dlq, group, api_keys="reader",
+                       admin_api_keys="admin-secret")
     async with in_process(app) as consumer:
+        auth = {"Authorization": "Bearer admin-secret"}
+        consumer.headers.update(auth)  # reads need a key too
         await stats_when(consumer, lambda s: s["dead_letters"] == 1)
         [letter] = [d for d in (await consumer.get("/dead-letters")).json()["items"]
                     if d["group_id"] == group]
         url = f"/dead-letters/{letter['id']}/replay"
-        assert (await consumer.post(url)).status_code == 401
-        auth = {"Authorization": "Bearer admin-secret"}
+        assert (await consumer.post(url, headers={"Authorization": "Bearer nope"})
+                ).status_code == 401
+        assert (await consumer.post(url, headers={"Authorization": "Bearer reader"})
+                ).status_code == 403
         first = await consumer.post(url, headers=auth)
         second = await consumer.post(url, headers=auth)
         assert first.status_code == second.status_code == 200
