@@ -2,9 +2,7 @@
 
 from datetime import timedelta
 
-import asyncpg
-
-from tests.support import api_app, in_process, payment, unique
+from tests.support import api_app, db_value, in_process, payment, unique
 from transaction_api.requests import expire_idempotency_keys
 
 
@@ -26,10 +24,7 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
         kept = await api.get(f"/payments/{first['event_id']}")
     assert fresh["event_id"] != first["event_id"]
     assert kept.status_code == 200
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
-            key) == 1
-    finally:
-        await conn.close()
+    assert await db_value(
+        database_url,
+        "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
+        key) == 1
