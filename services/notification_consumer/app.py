@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from notification_consumer.asyncapi_route import router as asyncapi_router
 from notification_consumer.config import Settings
 from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.context import ConsumerContext
@@ -61,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router)
+    app.include_router(asyncapi_router)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
