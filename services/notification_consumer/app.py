@@ -18,6 +18,7 @@ from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
@@ -66,4 +67,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "notification-consumer")
     return app

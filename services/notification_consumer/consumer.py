@@ -29,6 +29,7 @@ from notification_consumer import metrics, store
 from notification_consumer.config import Settings
 from notification_consumer.dead_letters import dead_letter_record
 from notification_consumer.processing import BatchPlan, DeadLetter, EventRow, conflict, plan_batch
+from notification_consumer.spans import batch_span, events_processed
 from payment_events.codec import KafkaRecord
 from service_kit.db import is_transient
 from service_kit.errors import PublishFailed
@@ -199,7 +200,7 @@ class NotificationConsumer:
     # -- one batch ---------------------------------------------------------------------------
 
     async def _handle(self, fetched: "_Fetched") -> None:
-        started = time.perf_counter()
+        started, started_ns = time.perf_counter(), time.time_ns()
         batch, plan = fetched.batch, fetched.plan
         records = [r for recs in batch.values() for r in recs]
         try:
@@ -208,7 +209,8 @@ class NotificationConsumer:
             async with self._batch_lock:
                 if fetched.generation != self._generation:  # a rebalance began meanwhile
                     return  # the assignment set the positions; the records come again
-                inserted = await self._write(plan)
+                with batch_span(plan, self.settings.kafka_topic):
+                    inserted = await self._write(plan)
         except Exception as exc:  # noqa: BLE001 - classified right below
             if is_transient(exc) or isinstance(exc, (PublishFailed, KafkaError)):
                 await self._retry_later(batch, exc)
@@ -222,6 +224,7 @@ class NotificationConsumer:
         metrics.BATCH_SIZE.observe(len(records))
         metrics.BATCH_LATENCY.observe(time.perf_counter() - started)
         self._observe(inserted)
+        events_processed(inserted, self.settings.kafka_topic, self.group, started_ns)
 
     async def _write(self, plan: BatchPlan) -> list[EventRow]:
         """One transaction: events, notifications, dead letters, offsets, counters."""

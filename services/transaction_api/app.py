@@ -12,6 +12,7 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.marker import PublishedMarker
@@ -69,4 +70,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ops_router({"database": database_check(engine), "kafka": kafka},
                                   {"database"}))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "transaction-api")
     return app

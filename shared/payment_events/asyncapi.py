@@ -27,6 +27,7 @@ DLQ_TOPIC = "events.transactions.dlq"
 CONSUMER_GROUP = "transaction-consumers"
 KAFKA_BINDING = "0.5.0"
 MESSAGES = "#/components/messages"
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
 def _headers(model: type[BaseModel], prefix: str) -> dict[str, Any]:
@@ -54,6 +55,10 @@ def _event_headers() -> dict[str, Any]:
     # CloudEvents' Kafka binding maps datacontenttype to the plain content-type header.
     headers["properties"]["content-type"] = {"type": "string", "const": DATA_CONTENT_TYPE}
     headers["required"].insert(0, "content-type")
+    # Added at send time by the OpenTelemetry aiokafka instrumentation: the producer span.
+    headers["properties"]["traceparent"] = {
+        "type": "string", "pattern": TRACEPARENT_PATTERN,
+        "description": "W3C trace context of the send span (the request's trace is ce_traceparent)"}
     headers["description"] = (
         "CloudEvents 1.0, Kafka protocol binding, binary content mode. Consumers also accept "
         "records without them: the value alone decodes an event.")
