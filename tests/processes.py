@@ -1,5 +1,6 @@
 """The services as real processes (their console scripts), for e2e and fault tests."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -55,6 +56,18 @@ class Service:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"{self.name} not ready in {timeout}s: {self.log_tail()}")
+
+    # Async tests call these: waiting on a process must not block their event loop, where
+    # producers and consumers keep running during the fault the test causes.
+    async def ready(self, timeout: float = 60) -> "Service":
+        await asyncio.to_thread(self.wait_ready, timeout)
+        return self
+
+    async def terminate(self, timeout: float = 30) -> int | None:
+        return await asyncio.to_thread(self.stop, timeout)
+
+    async def crash(self) -> None:
+        await asyncio.to_thread(self.kill)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, like a crash or an OOM kill."""

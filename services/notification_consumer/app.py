@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from notification_consumer.asyncapi_route import router as asyncapi_router
 from notification_consumer.config import Settings
 from notification_consumer.context import ConsumerContext
 from notification_consumer.errors import install_error_handlers
@@ -19,6 +20,7 @@ from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
@@ -69,7 +71,9 @@ def create_app(settings: Settings, *,
     install_error_handlers(app)
     document_problems(app)
     app.include_router(router)
+    app.include_router(asyncapi_router)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "notification-consumer")
     return app

@@ -32,6 +32,7 @@ from notification_consumer.ownership import Ownership
 from notification_consumer.ports import Batch, EffectStore, KafkaLink, WriteOutcome
 from notification_consumer.processing import BatchPlan, plan_batch
 from notification_consumer.republisher import Republisher
+from notification_consumer.spans import batch_span, events_processed
 from notification_consumer.supervisor import supervise
 
 log = logging.getLogger(__name__)
@@ -162,10 +163,11 @@ class NotificationConsumer:
         async with self.batch_lock:
             if epoch != self.epoch:
                 return None
-            return await self.store.write(plan, self.ownership.fence, self.letters.publish)
+            with batch_span(plan, self.settings.kafka_topic):
+                return await self.store.write(plan, self.ownership.fence, self.letters.publish)
 
     async def _handle(self, fetched: _Fetched) -> None:
-        started = time.perf_counter()
+        started, started_ns = time.perf_counter(), time.time_ns()
         try:
             if fetched.plan is None:
                 raise RuntimeError("batch could not be planned")
@@ -185,6 +187,8 @@ class NotificationConsumer:
         self.committed(fetched.plan.next_offsets, outcome)
         metrics.BATCH_SIZE.observe(sum(len(r) for r in fetched.batch.values()))
         metrics.BATCH_LATENCY.observe(time.perf_counter() - started)
+        events_processed(outcome.inserted, self.settings.kafka_topic,
+                         self.settings.kafka_group_id, started_ns)
 
     async def _isolate(self, fetched: _Fetched) -> None:
         async def write(plan: BatchPlan) -> WriteOutcome | None:

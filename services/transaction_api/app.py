@@ -14,6 +14,7 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import Check, database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 from transaction_api import routes
 from transaction_api.accept import Payments
 from transaction_api.config import Settings
@@ -45,6 +46,7 @@ def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
         app.include_router(router)
     app.include_router(ops_router(checks, required))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "transaction-api")
     return app
 
 

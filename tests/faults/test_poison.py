@@ -12,10 +12,9 @@ from uuid import UUID
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from payment_events.codec import encode
 from service_kit.kafka import stop_client
-from tests.faults.harness import db, make_events
-from tests.support import BOOTSTRAP, consumer_app, end_offsets, in_process, unique
+from tests.faults.harness import make_events
+from tests.support import BOOTSTRAP, connection, consumer_app, end_offsets, in_process, unique
 
 pytestmark = pytest.mark.faults
 MIB = 1024 * 1024
@@ -104,8 +103,7 @@ async def test_poison_is_dead_lettered_once_and_the_partition_moves_on(
     async with in_process(consumer_app(database_url, main, dlq, group,
                                        backoff_initial_s=0.05)):
         started = time.monotonic()
-        conn = await db(database_url)
-        try:
+        async with connection(database_url) as conn:
             while not await conn.fetchval(
                     "SELECT 1 FROM notification_consumer.processed_events WHERE event_id = $1",
                     sentinel_id):
@@ -120,8 +118,6 @@ async def test_poison_is_dead_lettered_once_and_the_partition_moves_on(
             processed = await conn.fetchval(
                 "SELECT count(*) FROM notification_consumer.processed_events WHERE topic = $1",
                 main)
-        finally:
-            await conn.close()
     assert processed == 1  # the sentinel only
     assert len(letters) == 1, letters
     [letter] = letters
@@ -177,4 +173,3 @@ async def test_the_rest_view_decodes_byte_headers_for_display(
         [letter] = [d for d in (await client.get("/dead-letters")).json()["items"]
                     if d["topic"] == main]
     assert letter["headers"] == [["k\\0ey", "/w=="]]
-    assert encode  # the codec is the producer's; imported to keep the contract in view

@@ -1,13 +1,11 @@
 """POST -> Kafka -> consumer -> PostgreSQL -> GET, against the real servers, plus the
 consumer's promises: dedup, dead letters, conflicts, replay, stored offsets, stats."""
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import httpx
 
 from payment_events.codec import encode
@@ -16,6 +14,7 @@ from service_kit.kafka import stop_client
 from tests.support import (
     api_app,
     consumer_app,
+    db_value,
     end_offsets,
     in_process,
     payment,
@@ -43,14 +42,6 @@ async def stats_when(consumer: httpx.AsyncClient, check: Any, timeout: float = 3
         return body if response.status_code == 200 and check(body) else None
 
     return await wait_until(probe, timeout, interval=0.1, what="consumer stats")
-
-
-async def db_count(url: str, sql: str, *args: Any) -> int:
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        return int(await conn.fetchval(sql, *args))
-    finally:
-        await conn.close()
 
 
 async def test_posted_payment_is_processed_and_served(
@@ -127,9 +118,9 @@ async def test_every_message_delivered_twice_is_processed_once(
         stats = await stats_when(consumer, lambda s: s["total_lag"] == 0)
     assert stats["processed"] == 40 and stats["duplicates"] == 40
     ids = [PaymentAccepted.model_validate_json(v).event_id for v, _, _ in values]
-    assert await db_count(database_url, "SELECT count(*) FROM notification_consumer."
+    assert await db_value(database_url, "SELECT count(*) FROM notification_consumer."
                           "processed_events WHERE event_id = ANY($1)", ids) == 40
-    assert await db_count(database_url, "SELECT count(*) FROM notification_consumer."
+    assert await db_value(database_url, "SELECT count(*) FROM notification_consumer."
                           "notifications WHERE event_id = ANY($1)", ids) == 80
 
 
@@ -279,5 +270,3 @@ async def test_consumer_readiness(database_url: str, topics: tuple[str, str]) ->
         await wait_until(ready, 20, what="consumer ready")
         assert (await consumer.get("/healthz")).status_code == 200
 
-
-_ = asyncio
