@@ -11,6 +11,8 @@ from notification_consumer.config import Settings
 from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.context import ConsumerContext
 from notification_consumer.monitor import LagMonitor
+from notification_consumer.reconciler import Reconciler
+from notification_consumer.reconciler import router as reconcile_router
 from notification_consumer.routes import router
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
@@ -26,16 +28,19 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     consumer = NotificationConsumer(settings, engine)
     monitor = LagMonitor(settings, engine, consumer)
+    reconciler = Reconciler(settings, engine, monitor.window)
     context = ConsumerContext(settings, engine, consumer, monitor, ApiKeys(settings.api_keys))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
+        reconciler.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await reconciler.stop()
             await monitor.stop()
             await consumer.stop()
             await engine.dispose()
@@ -58,9 +63,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.reconciler = reconciler
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router)
+    app.include_router(reconcile_router)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)

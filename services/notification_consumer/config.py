@@ -1,4 +1,4 @@
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from service_kit.settings import CommonSettings
 
@@ -23,3 +23,11 @@ class Settings(CommonSettings):
     # Fault injection for the test suite only: exit abruptly right after the N-th batch's
     # database commit, before its Kafka commit. 0 (the default) disables it.
     fault_exit_after_db_commits: int = Field(default=0, ge=0)
+    # Reconciliation: where the API's side is read, with which key (empty: the first of
+    # API_KEYS, which suits the usual deployment where both services share their keys).
+    api_url: str = "http://127.0.0.1:8000"
+    api_key: SecretStr = SecretStr("")
+    reconcile_interval_s: float = Field(default=60.0, ge=0, le=86_400)  # 0 = no background run
+    reconcile_window_s: float = Field(default=900.0, gt=0, le=86_400)
+    reconcile_grace_s: float = Field(default=30.0, ge=0, le=86_400)
+    reconcile_timeout_s: float = Field(default=30.0, gt=0, le=600)

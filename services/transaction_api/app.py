@@ -12,6 +12,7 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.marker import PublishedMarker
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router, tags=["payments"])
+    app.include_router(buckets_router)
     app.include_router(ops_router({"database": database_check(engine), "kafka": kafka},
                                   {"database"}))
     app.add_middleware(HttpMetricsMiddleware)
