@@ -6,6 +6,7 @@ dead-lettered (its id is in our dead letters), in flight (not yet published, or 
 recently enough that the current lag or the grace period explains it) or else missing.
 """
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_consumer.reconcile_sources import (
     Accepted,
     ApiBuckets,
+    Bucket,
     dead_lettered,
     duplicate_effects,
     our_bucket,
@@ -67,10 +69,19 @@ async def reconcile(engine: AsyncEngine, api: ApiBuckets, since: datetime, until
     """`settle`: how long after publication an unprocessed event still counts as in flight
     (the grace period plus the consumer's current lag in seconds)."""
     report = Report(since, until)
-    theirs = await api.buckets(since, until)
+
+    async def ours_() -> dict[datetime, Bucket]:
+        async with engine.connect() as conn:
+            return await our_buckets(conn, since, until)
+
+    async def duplicates_() -> tuple[int, list[UUID]]:
+        async with engine.connect() as conn:
+            return await duplicate_effects(conn, since, until)
+
+    # The three reads are independent: each side computes its buckets at the same time.
+    theirs, ours, (report.duplicates, dup_ids) = await asyncio.gather(
+        api.buckets(since, until), ours_(), duplicates_())
     async with engine.connect() as conn:
-        ours = await our_buckets(conn, since, until)
-        report.duplicates, dup_ids = await duplicate_effects(conn, since, until)
         report.duplicate_ids = [str(i) for i in dup_ids[:MAX_IDS]]
         report.buckets = len(theirs.keys() | ours.keys())
         unprocessed: dict[UUID, Accepted] = {}

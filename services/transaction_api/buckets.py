@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from payment_events.digest import (
     fold,
-    hex_to_bigint_sql,
     id_hash_sql,
     payload_hash_sql,
     payload_text_sql,
@@ -35,7 +34,7 @@ _PAYLOAD_HASH = payload_hash_sql(payload_text_sql(
 _BUCKETS = text(f"""
     SELECT date_trunc('minute', created_at) AS minute, count(*) AS n,
            sum({id_hash_sql("event_id")}) AS ids,
-           sum({hex_to_bigint_sql(_PAYLOAD_HASH)}) AS payloads
+           sum({_PAYLOAD_HASH}) AS payloads
     FROM {T} WHERE created_at >= :since AND created_at < :until
     GROUP BY 1 ORDER BY 1
 """)
@@ -81,7 +80,7 @@ async def bucket(ctx: Context,
                       field="minute")
     rows = await _read(ctx, _BUCKET, {"since": start, "until": start + timedelta(minutes=1)})
     return {"minute": start.isoformat(), "truncated": len(rows) == MAX_BUCKET_ROWS, "events": [
-        {"event_id": str(r.event_id), "payload_hash": r.payload_hash,
+        {"event_id": str(r.event_id), "payload_hash": fold(r.payload_hash),
          "accepted_at": _iso(r.created_at), "published_at": _iso(r.published_at)}
         for r in rows]}
 

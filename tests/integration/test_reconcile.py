@@ -42,8 +42,8 @@ async def _post_and_drain(api: httpx.AsyncClient, url: str, n: int) -> list[str]
         ids.append(response.json()["event_id"])
 
     async def processed() -> bool:
-        return await _fetchval(url, "SELECT count(*) FROM notification_consumer.processed_events"
-                               ) == n
+        sql = "SELECT count(*) FROM notification_consumer.processed_events"
+        return bool(await _fetchval(url, sql) == n)
 
     await wait_until(processed, 60, interval=0.1, what=f"{n} events processed")
     return ids
