@@ -37,6 +37,8 @@ stop() { # name
 case "${1:-}" in
   up)
     export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+    # The consumer reads the API's side of reconciliation here.
+    export API_URL="${API_URL:-http://127.0.0.1:${API_PORT:-8000}}"
     "$BIN/transaction-api" migrate 2>>"$RUN_DIR/migrate.log"
     "$BIN/notification-consumer" migrate 2>>"$RUN_DIR/migrate.log"
     "$BIN/notification-consumer" create-topics 2>>"$RUN_DIR/migrate.log"
