@@ -73,7 +73,7 @@ test-cluster: install ## fault tests on the 3-broker cluster (starts it and Post
 	  $(PY) -m pytest tests/cluster $(PYTEST_ARGS)
 
 chaos: install ## faults against the running stack (make up [CLUSTER=1]), then reconciliation
-	@$(PY) deploy/local/chaos.py
+	@CLUSTER=$(CLUSTER) $(PY) deploy/local/chaos.py
 
 test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -83,7 +83,7 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy services shared tests bench
+	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
 
 bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
