@@ -109,7 +109,7 @@ async def kill_consumer() -> None:
     os.kill(pid, signal.SIGKILL)
     say(f"SIGKILL notification-consumer (pid {pid})")
     await asyncio.sleep(2)
-    await run(str(LOCAL / "services.sh"), "up")
+    await run(str(LOCAL / "services.sh"), "restart-consumer")
     say(f"notification-consumer restarted (pid {pid_of('notification-consumer')})")
 
 
@@ -193,9 +193,13 @@ async def scenario() -> int:
     await run(str(LOCAL / "postgres.sh"), "restart")
     say("PostgreSQL back")
     await asyncio.sleep(8)
-    extra.send_signal(signal.SIGTERM)
-    await asyncio.to_thread(extra.wait, 60)
-    say(f"scale-in: second consumer stopped (exit {extra.returncode})")
+    extra.send_signal(signal.SIGTERM)  # graceful: it finishes its batch and leaves the group
+    try:
+        await asyncio.to_thread(extra.wait, 60)
+    except subprocess.TimeoutExpired:
+        extra.kill()
+        say("the second consumer ignored SIGTERM for 60 s: killed")
+    say(f"scale-in: second consumer stopped (pid {extra.pid})")
     await asyncio.sleep(5)
     payments.stop.set()
     await load

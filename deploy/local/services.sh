@@ -2,6 +2,7 @@
 # Start or stop both services in the background (pid files and logs under .local/run).
 #   services.sh up    migrate, create topics, start both, wait until /readyz answers 200
 #   services.sh down  SIGTERM both (graceful), SIGKILL after 30 s
+#   services.sh restart-consumer  start the consumer again (after a crash), wait until ready
 set -euo pipefail
 # shellcheck source=deploy/local/env.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/env.sh"
@@ -49,12 +50,21 @@ case "${1:-}" in
     wait_for "$INFRA_TIMEOUT" "notification-consumer /readyz" ready "${CONSUMER_PORT:-8001}" ||
       { tail -n 20 "$RUN_DIR/notification-consumer.log" >&2; exit 1; }
     ;;
+  restart-consumer)
+    # Only the consumer, without the migrate/create-topics steps (make chaos uses it).
+    export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+    export API_URL="${API_URL:-http://127.0.0.1:${API_PORT:-8000}}"
+    stop notification-consumer
+    start notification-consumer "${CONSUMER_PORT:-8001}"
+    wait_for "$INFRA_TIMEOUT" "notification-consumer /readyz" ready "${CONSUMER_PORT:-8001}" ||
+      { tail -n 20 "$RUN_DIR/notification-consumer.log" >&2; exit 1; }
+    ;;
   down)
     stop transaction-api
     stop notification-consumer
     ;;
   *)
-    echo "usage: $0 up|down" >&2
+    echo "usage: $0 up|down|restart-consumer" >&2
     exit 2
     ;;
 esac
