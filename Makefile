@@ -7,10 +7,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down up down test test-fast lint bench clean
+.PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
+	cluster-down cluster-infra-up test-cluster chaos
+
+# `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
+CLUSTER ?=
+ifneq ($(CLUSTER),)
+export KAFKA_BOOTSTRAP_SERVERS := $(shell deploy/local/cluster.sh bootstrap)
+UP_INFRA := cluster-infra-up
+else
+UP_INFRA := infra-up
+endif
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,7 +36,7 @@ infra-up: ## start Kafka + PostgreSQL (installs what is missing)
 infra-down: ## stop Kafka + PostgreSQL (data stays)
 	@deploy/local/infra-down.sh
 
-up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the background
+up: install $(UP_INFRA) ## everything: Kafka, PostgreSQL and both services, in the background
 	@deploy/local/services.sh up
 	@deploy/local/prometheus.sh up || true
 	@echo
@@ -43,7 +53,27 @@ up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the 
 down: ## stop the services, Kafka and PostgreSQL (data stays)
 	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
+	@deploy/local/cluster.sh down
 	@deploy/local/infra-down.sh
+
+cluster-up: ## a local 3-broker KRaft cluster (RF 3, min.insync.replicas=2) beside the single broker
+	@deploy/local/cluster.sh up
+
+cluster-down: ## stop the 3-broker cluster (data stays)
+	@deploy/local/cluster.sh down
+
+cluster-infra-up:
+	@deploy/local/postgres.sh up
+	@deploy/local/cluster.sh up
+
+test-cluster: install ## fault tests on the 3-broker cluster (starts it and PostgreSQL; ~10 min)
+	@deploy/local/postgres.sh up
+	@deploy/local/cluster.sh up
+	@PAYSTREAM_CLUSTER=1 KAFKA_BOOTSTRAP_SERVERS=$$(deploy/local/cluster.sh bootstrap) \
+	  $(PY) -m pytest tests/cluster $(PYTEST_ARGS)
+
+chaos: install ## faults against the running stack (make up [CLUSTER=1]), then reconciliation
+	@CLUSTER=$(CLUSTER) $(PY) deploy/local/chaos.py
 
 test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
 	@$(PY) -m pytest $(PYTEST_ARGS)
@@ -53,7 +83,7 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy services shared tests bench
+	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
 
 bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -64,4 +94,5 @@ bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/result
 clean: ## stop everything and delete local data (keeps the downloaded jars)
 	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
+	@deploy/local/cluster.sh down
 	@deploy/local/clean.sh

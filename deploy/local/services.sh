@@ -3,6 +3,7 @@
 #   services.sh up      migrate, create topics, start both, wait until /readyz answers 200
 #   services.sh down    SIGTERM both (graceful), SIGKILL after 30 s
 #   services.sh status  print whether each runs and is ready (exit 0 if both are)
+#   services.sh restart-consumer  stop and start the consumer alone (make chaos uses it)
 set -euo pipefail
 LOG_PREFIX=services
 # shellcheck source-path=SCRIPTDIR source=env.sh
@@ -45,6 +46,9 @@ start() { # name port
   wait_started "$INFRA_TIMEOUT" "$name /readyz" "$pid" "$RUN_DIR/$name.log" ready "$port"
 }
 
+# The consumer reads the API's side of reconciliation and lineage here.
+export API_URL="${API_URL:-http://127.0.0.1:$API_PORT}"
+
 cmd_up() {
   export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
   setup transaction-api migrate
@@ -59,6 +63,13 @@ cmd_down() {
   for name in transaction-api notification-consumer; do
     stop_tracked "$RUN_DIR/$name.pid" "$(marker "$name")" "$name" || true
   done
+}
+
+cmd_restart-consumer() {
+  export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+  stop_tracked "$RUN_DIR/notification-consumer.pid" "$(marker notification-consumer)" \
+    notification-consumer || true
+  start notification-consumer "$CONSUMER_PORT"
 }
 
 cmd_status() {
@@ -80,4 +91,4 @@ cmd_status() {
   return "$rc"
 }
 
-dispatch "$RUN_DIR/.lock" "up down status" "$@"
+dispatch "$RUN_DIR/.lock" "up down status restart-consumer" "$@"

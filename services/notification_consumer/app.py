@@ -14,6 +14,8 @@ from notification_consumer.kafka_link import AioKafkaLink
 from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 from notification_consumer.pg_store import PostgresEffects
+from notification_consumer.reconciler import Reconciler
+from notification_consumer.reconciler import router as reconcile_router
 from notification_consumer.routes import router
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
@@ -34,6 +36,7 @@ def create_app(settings: Settings, *,
     consumer = NotificationConsumer(settings, store, AioKafkaLink(settings),
                                     after_db_commit=after_db_commit)
     monitor = LagMonitor(settings, engine, consumer)
+    reconciler = Reconciler(settings, engine, monitor.window)
     keys = ApiKeys(settings.api_keys, settings.admin_api_keys)
     context = ConsumerContext(settings, engine, consumer, monitor, keys)
 
@@ -41,10 +44,12 @@ def create_app(settings: Settings, *,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
+        reconciler.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await reconciler.stop()
             await monitor.stop()
             await consumer.stop()
             await engine.dispose()
@@ -67,11 +72,13 @@ def create_app(settings: Settings, *,
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.reconciler = reconciler
     install_problem_handlers(app)
     install_error_handlers(app)
     document_problems(app)
     app.include_router(router)
     app.include_router(asyncapi_router)
+    app.include_router(reconcile_router)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)

@@ -34,3 +34,11 @@ class Settings(CommonSettings):
     lag_window_samples: int = Field(default=12, ge=2, le=1000)
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Reconciliation: where the API's side is read, with which key (empty: the first of
+    # API_KEYS, which suits the usual deployment where both services share their keys).
+    api_url: str = "http://127.0.0.1:8000"
+    api_key: SecretStr = SecretStr("")
+    reconcile_interval_s: float = Field(default=60.0, ge=0, le=86_400)  # 0 = no background run
+    reconcile_window_s: float = Field(default=900.0, gt=0, le=86_400)
+    reconcile_grace_s: float = Field(default=30.0, ge=0, le=86_400)
+    reconcile_timeout_s: float = Field(default=30.0, gt=0, le=600)

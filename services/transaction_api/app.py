@@ -17,6 +17,7 @@ from service_kit.problems import document_problems, install_problem_handlers
 from service_kit.telemetry import instrument_app
 from transaction_api import routes
 from transaction_api.accept import Payments
+from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.marker import PublishedMarker
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # One router per resource; a new resource adds its router here.
-RESOURCE_ROUTERS: list[APIRouter] = [routes.router]
+RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router]
 
 
 def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],

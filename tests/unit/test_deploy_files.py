@@ -87,6 +87,11 @@ METRICS = HISTOGRAMS | {
     "consumer_lag_seconds",
     "consumer_seconds_since_last_commit",
     "consumer_ready",
+    "reconcile_missing_events",
+    "reconcile_duplicate_effects",
+    "reconcile_mismatched_events",
+    "reconcile_last_success_timestamp_seconds",
+    "reconcile_failures_total",
 }
 PROMETHEUS_BUILTIN = frozenset({"up"})
 
@@ -543,6 +548,7 @@ def test_alert_rules_are_complete() -> None:
         "OutboxBacklogOld",
         "ConsumerNotCommitting",
         "ConsumerNotReady",
+        "BooksDoNotBalance",
     }
     assert len(names) == len(rules), "alert names must be unique"
     for rule in rules:
@@ -788,5 +794,7 @@ def test_dashboard_references_only_exported_metrics() -> None:
         "consumer_duplicates_total",
         "consumer_rebalances_total",
         "consumer_ready",
+        "reconcile_missing_events",
+        "reconcile_duplicate_effects",
     ):
         assert required in used, f"the dashboard does not chart {required}"
