@@ -12,6 +12,7 @@ from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.context import ConsumerContext
 from notification_consumer.monitor import LagMonitor
 from notification_consumer.routes import router
+from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
@@ -26,16 +27,20 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     consumer = NotificationConsumer(settings, engine)
     monitor = LagMonitor(settings, engine, consumer)
-    context = ConsumerContext(settings, engine, consumer, monitor, ApiKeys(settings.api_keys))
+    api_keys = ApiKeys(settings.api_keys)
+    context = ConsumerContext(settings, engine, consumer, monitor, api_keys)
+    webhooks = Webhooks(settings, settings, api_keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
+        webhooks.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await webhooks.stop()
             await monitor.stop()
             await consumer.stop()
             await engine.dispose()
@@ -61,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router)
+    webhooks.install(app)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
