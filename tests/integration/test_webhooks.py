@@ -9,8 +9,8 @@ from tests.support import consumer_app, in_process, unique, wait_until
 from tests.webhook_receiver import Receiver
 from tests.webhooks_support import (
     FAST,
-    deliveries,
     delete_subscriptions,
+    deliveries,
     notification_ids,
     produce_for,
 )
