@@ -25,8 +25,9 @@ FAST_ENV = {key.upper(): str(value).lower() if isinstance(value, bool) else str(
 
 
 async def produce_for(topic: str, account: str, n: int, *, as_payer: bool = True,
-                      owner_scope: str | None = None) -> list[UUID]:
-    """`n` payments where `account` pays (debit notices) or is paid (credit notices)."""
+                      owner_scope: str | None = None, duplicate: bool = False) -> list[UUID]:
+    """`n` payments where `account` pays (debit notices) or is paid (credit notices);
+    `duplicate` sends each record twice, as a producer's retry would."""
     ids = []
     async with producer() as p:
         for _ in range(n):
@@ -36,7 +37,8 @@ async def produce_for(topic: str, account: str, n: int, *, as_payer: bool = True
                 payee_id=other if as_payer else account, amount=Decimal("3.10"),
                 currency="EUR", occurred_at=datetime.now(UTC))
             record = encode(event, owner_scope=owner_scope)
-            await p.send(topic, value=record.value, key=record.key, headers=record.headers)
+            for _ in range(2 if duplicate else 1):
+                await p.send(topic, value=record.value, key=record.key, headers=record.headers)
             ids.append(event.event_id)
         await p.flush()
     return ids

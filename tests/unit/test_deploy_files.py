@@ -68,6 +68,7 @@ HISTOGRAMS = frozenset(
         "consumer_batch_size_records",
         "consumer_batch_processing_seconds",
         "consumer_end_to_end_latency_seconds",
+        "webhook_delivery_latency_seconds",
     }
 )
 METRICS = HISTOGRAMS | {
@@ -87,6 +88,12 @@ METRICS = HISTOGRAMS | {
     "consumer_lag_seconds",
     "consumer_seconds_since_last_commit",
     "consumer_ready",
+    "webhook_delivery_attempts_total",
+    "webhook_deliveries_total",
+    "webhook_oldest_undelivered_age_seconds",
+    "webhook_subscriptions_disabled",
+    "notification_stream_clients",
+    "notification_stream_dropped_total",
 }
 PROMETHEUS_BUILTIN = frozenset({"up"})
 
@@ -543,6 +550,8 @@ def test_alert_rules_are_complete() -> None:
         "OutboxBacklogOld",
         "ConsumerNotCommitting",
         "ConsumerNotReady",
+        "WebhookBacklogGrowing",
+        "WebhookSubscriptionDisabled",
     }
     assert len(names) == len(rules), "alert names must be unique"
     for rule in rules:
@@ -788,5 +797,9 @@ def test_dashboard_references_only_exported_metrics() -> None:
         "consumer_duplicates_total",
         "consumer_rebalances_total",
         "consumer_ready",
+        "webhook_deliveries_total",
+        "webhook_delivery_latency_seconds_bucket",
+        "webhook_oldest_undelivered_age_seconds",
+        "webhook_subscriptions_disabled",
     ):
         assert required in used, f"the dashboard does not chart {required}"
