@@ -97,48 +97,90 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def record(engine: AsyncEngine, job: Claimed, outcome: Outcome,
-                 retry_in_s: float | None, disable_after: int) -> dict[str, Any] | None:
-    """Log the attempt; mark the delivery delivered, due again in `retry_in_s`, or failed
-    (None); count the subscription's failures and disable it at `disable_after` in a row.
+@dataclass(frozen=True)
+class Result:
+    job: Claimed
+    outcome: Outcome
+    retry_in_s: float | None  # None after a failure: the retry window is used up
 
-    Returns the delivery's new state (None when it or its subscription was deleted)."""
-    state = "delivered" if outcome.ok else ("pending" if retry_in_s is not None else "failed")
+    @property
+    def state(self) -> str:
+        if self.outcome.ok:
+            return "delivered"
+        return "pending" if self.retry_in_s is not None else "failed"
+
+
+# One statement per batch of finished attempts: each delivery's new state and its attempt
+# log row. A delivery already finished elsewhere (or deleted) is left alone and not logged.
+_RECORD = text(f"""
+    WITH r AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]),
+            CAST(:urls AS text[]), CAST(:addresses AS text[]), CAST(:codes AS int[]),
+            CAST(:latencies AS float8[]), CAST(:excerpts AS text[]), CAST(:errors AS text[]),
+            CAST(:states AS text[]), CAST(:retries AS float8[]))
+            AS r(id, attempt, url, address, code, latency, excerpt, error, state, retry)
+    ), done AS (
+        UPDATE {S}.webhook_deliveries d SET state = r.state, last_status = r.code,
+            last_error = r.error,
+            delivered_at = CASE WHEN r.state = 'delivered' THEN clock_timestamp() END,
+            next_attempt_at = CASE WHEN r.state = 'pending'
+                THEN now() + make_interval(secs => r.retry) ELSE d.next_attempt_at END
+        FROM r WHERE d.id = r.id AND d.state = 'pending'
+        RETURNING d.id, d.state, d.delivered_at, d.created_at
+    ), logged AS (
+        INSERT INTO {S}.webhook_attempts (delivery_id, attempt, url, address, status_code,
+            latency_ms, response_excerpt, error)
+        SELECT r.id, r.attempt, r.url, r.address, r.code, r.latency, r.excerpt, r.error
+        FROM r JOIN done ON done.id = r.id
+    )
+    SELECT id, state, delivered_at, created_at FROM done
+""")
+# Failures in a row per subscription: `reset` = a 2xx came in this batch, after which `add`
+# more failures followed. At `limit` the subscription is disabled.
+_COUNT_FAILURES = text(f"""
+    WITH u AS (
+        SELECT u.id, CASE WHEN u.reset THEN u.add ELSE s.consecutive_failures + u.add END AS n,
+            u.why
+        FROM unnest(CAST(:subs AS uuid[]), CAST(:resets AS bool[]), CAST(:adds AS int[]),
+            CAST(:whys AS text[])) AS u(id, reset, add, why)
+        JOIN {S}.webhook_subscriptions s ON s.id = u.id
+    )
+    UPDATE {S}.webhook_subscriptions s SET consecutive_failures = u.n,
+        status = CASE WHEN u.n >= :limit THEN 'disabled' ELSE s.status END,
+        disabled_at = CASE WHEN u.n >= :limit AND s.status = 'active' THEN now()
+            ELSE s.disabled_at END,
+        disabled_reason = CASE WHEN u.n >= :limit AND s.status = 'active'
+            THEN u.n || ' failed attempts in a row; last: ' || u.why ELSE s.disabled_reason END
+    FROM u WHERE s.id = u.id
+""")
+
+
+async def record(engine: AsyncEngine, results: list[Result],
+                 disable_after: int) -> dict[int, dict[str, Any]]:
+    """Write a batch of finished attempts in one transaction; returns, per delivery that was
+    still pending, its new state (with delivered_at and created_at)."""
+    counts: dict[UUID, tuple[bool, int, str]] = {}
+    for res in results:
+        reset, add, why = counts.get(res.job.subscription_id, (False, 0, ""))
+        if res.outcome.ok:
+            counts[res.job.subscription_id] = (True, 0, why)
+        else:
+            error = res.outcome.error or f"HTTP {res.outcome.status_code}"
+            counts[res.job.subscription_id] = (reset, add + 1, error[:300])
+    o = [r.outcome for r in results]
     async with engine.begin() as conn:
-        row = (await conn.execute(text(f"""
-            UPDATE {S}.webhook_deliveries SET state = :state, last_status = :status,
-                last_error = :error,
-                delivered_at = CASE WHEN :state = 'delivered' THEN clock_timestamp() END,
-                next_attempt_at = CASE WHEN :state = 'pending'
-                    THEN now() + make_interval(secs => :retry) ELSE next_attempt_at END
-            WHERE id = :id AND state = 'pending'
-            RETURNING state, delivered_at, created_at"""), {
-                "id": job.delivery_id, "state": state, "status": outcome.status_code,
-                "error": outcome.error, "retry": retry_in_s or 0.0})).first()
-        if row is None:
-            return None
-        await conn.execute(text(f"""
-            INSERT INTO {S}.webhook_attempts (delivery_id, attempt, url, address, status_code,
-                latency_ms, response_excerpt, error)
-            VALUES (:id, :attempt, :url, :address, :status, :latency, :excerpt, :error)"""), {
-                "id": job.delivery_id, "attempt": job.attempt, "url": job.url,
-                "address": outcome.address, "status": outcome.status_code,
-                "latency": outcome.latency_ms, "excerpt": outcome.excerpt,
-                "error": outcome.error})
-        await conn.execute(text(f"""
-            UPDATE {S}.webhook_subscriptions SET
-                consecutive_failures = CASE WHEN :ok THEN 0 ELSE consecutive_failures + 1 END,
-                status = CASE WHEN NOT :ok AND consecutive_failures + 1 >= :limit
-                    THEN 'disabled' ELSE status END,
-                disabled_at = CASE WHEN NOT :ok AND consecutive_failures + 1 >= :limit
-                    AND status = 'active' THEN now() ELSE disabled_at END,
-                disabled_reason = CASE WHEN NOT :ok AND consecutive_failures + 1 >= :limit
-                    AND status = 'active' THEN :reason ELSE disabled_reason END
-            WHERE id = :sub"""), {
-                "ok": outcome.ok, "limit": disable_after, "sub": job.subscription_id,
-                "reason": f"{disable_after} failed attempts in a row; last: "
-                          f"{outcome.error or f'HTTP {outcome.status_code}'}"[:500]})
-    return dict(row._mapping)
+        rows = (await conn.execute(_RECORD, {
+            "ids": [r.job.delivery_id for r in results],
+            "attempts": [r.job.attempt for r in results], "urls": [r.job.url for r in results],
+            "addresses": [x.address for x in o], "codes": [x.status_code for x in o],
+            "latencies": [x.latency_ms for x in o], "excerpts": [x.excerpt for x in o],
+            "errors": [x.error for x in o], "states": [r.state for r in results],
+            "retries": [r.retry_in_s or 0.0 for r in results]})).all()
+        await conn.execute(_COUNT_FAILURES, {
+            "subs": list(counts), "resets": [c[0] for c in counts.values()],
+            "adds": [c[1] for c in counts.values()], "whys": [c[2] for c in counts.values()],
+            "limit": disable_after})
+    return {row.id: dict(row._mapping) for row in rows}
 
 
 async def backlog(engine: AsyncEngine) -> dict[str, tuple[str, float]]:

@@ -12,7 +12,7 @@ class WebhookSettings(BaseSettings):
     webhook_allow_private_networks: bool = False
     webhook_max_concurrency: int = Field(default=64, ge=1, le=1000)
     # In-flight requests per subscription: one slow endpoint holds at most this many slots.
-    webhook_per_subscription_concurrency: int = Field(default=8, ge=1, le=100)
+    webhook_per_subscription_concurrency: int = Field(default=16, ge=1, le=100)
     webhook_timeout_s: float = Field(default=10.0, gt=0, le=120)
     # A claimed delivery is due again after this long (a worker that died mid-send).
     webhook_lease_s: float = Field(default=60.0, gt=0, le=3600)

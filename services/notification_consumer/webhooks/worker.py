@@ -24,6 +24,9 @@ from notification_consumer.webhooks.settings import WebhookSettings
 log = logging.getLogger(__name__)
 DB_CONCURRENCY = 4
 STOP_GRACE_S = 10.0
+RECORD_BATCH = 500
+# After a wake-up, wait this long for more slots to free up, so one claim serves several.
+COALESCE_S = 0.005
 
 
 def retry_delay(settings: WebhookSettings, attempt: int) -> float:
@@ -45,13 +48,16 @@ class DeliveryWorker:
         self._inflight: Counter[UUID] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._results: asyncio.Queue[outbox.Result] = asyncio.Queue(
+            maxsize=settings.webhook_max_concurrency * 4)
         self._stopping = False
         self._client = sender.new_client(settings.webhook_max_concurrency)
 
     def start(self) -> None:
         self._loops = [asyncio.create_task(self._dispatch(), name="webhook-dispatch"),
                        asyncio.create_task(self._listen(), name="webhook-listen"),
-                       asyncio.create_task(self._sample(), name="webhook-metrics")]
+                       asyncio.create_task(self._sample(), name="webhook-metrics"),
+                       asyncio.create_task(self._record(), name="webhook-record")]
 
     async def stop(self) -> None:
         """Stop claiming; let in-flight sends finish (bounded); the rest keep their lease."""
@@ -59,6 +65,9 @@ class DeliveryWorker:
         self._wake.set()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_GRACE_S):
+                await self._results.join()
         for task in [*self._tasks, *self._loops]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._loops, return_exceptions=True)
@@ -89,6 +98,7 @@ class DeliveryWorker:
                 self._spawn(job)
             if not claimed:
                 await self._pause(s.webhook_poll_interval_s)
+                await asyncio.sleep(COALESCE_S)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -114,28 +124,30 @@ class DeliveryWorker:
         outcome = await sender.attempt(
             self._client, job, allow_private=s.webhook_allow_private_networks,
             timeout_s=s.webhook_timeout_s, excerpt_bytes=s.webhook_response_excerpt_bytes)
-        retry_in = None if outcome.ok else self._retry_in(job)
-        try:
-            async with self._db:
-                state = await outbox.record(self.engine, job, outcome, retry_in,
-                                            s.webhook_disable_after_failures)
-        except Exception as exc:  # noqa: BLE001 - the lease brings the delivery back
-            log.warning("webhook attempt not recorded; it will be retried after its lease",
-                        extra={"delivery_id": job.delivery_id, "error": repr(exc)})
-            return
-        metrics.ATTEMPTS.labels(_result(outcome)).inc()
-        if state is not None and state["state"] == "delivered":
-            metrics.DELIVERIES.labels("delivered").inc()
-            metrics.DELIVERY_LATENCY.observe(
-                (state["delivered_at"] - state["created_at"]).total_seconds())
-        elif state is not None and state["state"] == "failed":
-            metrics.DELIVERIES.labels("failed").inc()
-        log.info("webhook attempt", extra={
-            "delivery_id": job.delivery_id, "subscription_id": str(job.subscription_id),
-            "webhook_id": sender.message_id(job), "attempt": job.attempt,
-            "status_code": outcome.status_code, "latency_ms": round(outcome.latency_ms, 1),
-            "error": outcome.error, "retry_in_s": retry_in,
-            "state": state["state"] if state else "deleted"})
+        # Bounded: when the database falls behind, senders wait here (and stop claiming).
+        await self._results.put(outbox.Result(job, outcome,
+                                              None if outcome.ok else self._retry_in(job)))
+
+    async def _record(self) -> None:
+        """Writes finished attempts in batches: one transaction for all that are ready."""
+        while True:
+            batch = [await self._results.get()]
+            while not self._results.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self._results.get_nowait())
+            try:
+                async with self._db:
+                    states = await outbox.record(self.engine, batch,
+                                                 self.settings.webhook_disable_after_failures)
+            except Exception as exc:  # noqa: BLE001 - the lease brings the deliveries back
+                log.warning("webhook attempts not recorded; they are retried after the lease",
+                            extra={"deliveries": len(batch), "error": repr(exc)})
+                await asyncio.sleep(1.0)
+                continue
+            finally:
+                for _ in batch:
+                    self._results.task_done()
+            for result in batch:
+                _observe(result, states.get(result.job.delivery_id))
 
     def _retry_in(self, job: outbox.Claimed) -> float | None:
         """The next attempt's delay, or None when it would fall outside the retry window."""
@@ -178,6 +190,23 @@ class DeliveryWorker:
             except Exception as exc:  # noqa: BLE001 - metrics must not stop the worker
                 log.debug("webhook metrics sample failed", extra={"error": repr(exc)})
             await asyncio.sleep(self.settings.webhook_metrics_interval_s)
+
+
+def _observe(result: outbox.Result, state: dict[str, Any] | None) -> None:
+    outcome, job = result.outcome, result.job
+    metrics.ATTEMPTS.labels(_result(outcome)).inc()
+    if state is not None and state["state"] == "delivered":
+        metrics.DELIVERIES.labels("delivered").inc()
+        metrics.DELIVERY_LATENCY.observe(
+            (state["delivered_at"] - state["created_at"]).total_seconds())
+    elif state is not None and state["state"] == "failed":
+        metrics.DELIVERIES.labels("failed").inc()
+    log.info("webhook attempt", extra={
+        "delivery_id": job.delivery_id, "subscription_id": str(job.subscription_id),
+        "webhook_id": sender.message_id(job), "attempt": job.attempt,
+        "status_code": outcome.status_code, "latency_ms": round(outcome.latency_ms, 1),
+        "error": outcome.error, "retry_in_s": result.retry_in_s,
+        "state": state["state"] if state else "already finished or deleted"})
 
 
 def _result(outcome: outbox.Outcome) -> str:
