@@ -37,13 +37,15 @@ infra-down: ## stop Kafka + PostgreSQL (data stays)
 	@deploy/local/infra-down.sh
 
 up: install $(UP_INFRA) ## everything: Kafka, PostgreSQL and both services, in the background
-	@deploy/local/services.sh up
+	@WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} deploy/local/services.sh up
 	@deploy/local/prometheus.sh up || true
 	@echo
 	@echo "  transaction API        http://127.0.0.1:$${API_PORT:-8000}   (docs: /docs)"
 	@echo "  notification consumer  http://127.0.0.1:$${CONSUMER_PORT:-8001}   (docs: /docs)"
 	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:$${PROMETHEUS_PORT:-9090}   (alerts: /alerts)"; fi
 	@echo "  logs                   .local/run/*.log"
+	@echo "  webhooks               WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}: local and private URLs (http too) are allowed"
+	@echo "                         for this local stack only; leave it unset in production"
 	@echo
 	@echo "  try:"
 	@echo "    curl -s -X POST http://127.0.0.1:8000/payments -H 'Content-Type: application/json' \\"

@@ -17,6 +17,7 @@ from notification_consumer.pg_store import PostgresEffects
 from notification_consumer.reconciler import Reconciler
 from notification_consumer.reconciler import router as reconcile_router
 from notification_consumer.routes import router
+from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
@@ -39,16 +40,19 @@ def create_app(settings: Settings, *,
     reconciler = Reconciler(settings, engine, monitor.window)
     keys = ApiKeys(settings.api_keys, settings.admin_api_keys)
     context = ConsumerContext(settings, engine, consumer, monitor, keys)
+    webhooks = Webhooks(settings, settings, keys)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
         reconciler.start()
+        webhooks.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await webhooks.stop()
             await reconciler.stop()
             await monitor.stop()
             await consumer.stop()
@@ -79,6 +83,7 @@ def create_app(settings: Settings, *,
     app.include_router(router)
     app.include_router(asyncapi_router)
     app.include_router(reconcile_router)
+    webhooks.install(app)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)

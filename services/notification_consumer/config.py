@@ -1,11 +1,12 @@
 from pydantic import Field, SecretStr
 
+from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.settings import CommonSettings
 
 SCHEMA = "notification_consumer"
 
 
-class Settings(CommonSettings):
+class Settings(WebhookSettings, CommonSettings):
     port: int = 8001
     kafka_group_id: str = "transaction-consumers"
     kafka_dlq_topic: str = "events.transactions.dlq"

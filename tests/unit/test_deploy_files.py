@@ -68,6 +68,7 @@ HISTOGRAMS = frozenset(
         "consumer_batch_size_records",
         "consumer_batch_processing_seconds",
         "consumer_end_to_end_latency_seconds",
+        "webhook_delivery_latency_seconds",
     }
 )
 METRICS = HISTOGRAMS | {
@@ -92,6 +93,12 @@ METRICS = HISTOGRAMS | {
     "reconcile_mismatched_events",
     "reconcile_last_success_timestamp_seconds",
     "reconcile_failures_total",
+    "webhook_delivery_attempts_total",
+    "webhook_deliveries_total",
+    "webhook_oldest_undelivered_age_seconds",
+    "webhook_subscriptions_disabled",
+    "notification_stream_clients",
+    "notification_stream_dropped_total",
 }
 PROMETHEUS_BUILTIN = frozenset({"up"})
 
@@ -549,6 +556,8 @@ def test_alert_rules_are_complete() -> None:
         "ConsumerNotCommitting",
         "ConsumerNotReady",
         "BooksDoNotBalance",
+        "WebhookBacklogGrowing",
+        "WebhookSubscriptionDisabled",
     }
     assert len(names) == len(rules), "alert names must be unique"
     for rule in rules:
@@ -796,5 +805,9 @@ def test_dashboard_references_only_exported_metrics() -> None:
         "consumer_ready",
         "reconcile_missing_events",
         "reconcile_duplicate_effects",
+        "webhook_deliveries_total",
+        "webhook_delivery_latency_seconds_bucket",
+        "webhook_oldest_undelivered_age_seconds",
+        "webhook_subscriptions_disabled",
     ):
         assert required in used, f"the dashboard does not chart {required}"
