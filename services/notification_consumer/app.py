@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from notification_consumer.config import Settings
+from notification_consumer.console.runtime import Console, install
 from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.context import ConsumerContext
 from notification_consumer.monitor import LagMonitor
@@ -27,15 +28,18 @@ def create_app(settings: Settings) -> FastAPI:
     consumer = NotificationConsumer(settings, engine)
     monitor = LagMonitor(settings, engine, consumer)
     context = ConsumerContext(settings, engine, consumer, monitor, ApiKeys(settings.api_keys))
+    console = Console(settings, engine, consumer, monitor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
+        console.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await console.stop()
             await monitor.stop()
             await consumer.stop()
             await engine.dispose()
@@ -61,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router)
+    install(app, console)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)

@@ -1,4 +1,4 @@
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from service_kit.settings import CommonSettings
 
@@ -23,3 +23,9 @@ class Settings(CommonSettings):
     # Fault injection for the test suite only: exit abruptly right after the N-th batch's
     # database commit, before its Kafka commit. 0 (the default) disables it.
     fault_exit_after_db_commits: int = Field(default=0, ge=0)
+    # Console and dead-letter replay (console/ package). ADMIN_API_KEYS: keys allowed to
+    # replay; when empty, any API key may (the behaviour before admin keys existed).
+    admin_api_keys: SecretStr = SecretStr("")
+    api_url: str = "http://127.0.0.1:8000"
+    console_sample_interval_s: float = Field(default=2.0, gt=0, le=60)
+    replay_rate_per_s: float = Field(default=20.0, gt=0, le=1000)

@@ -3,25 +3,19 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query
-from sqlalchemy import text
+from fastapi import APIRouter, Depends, Query
 
 from notification_consumer import queries
 from notification_consumer.context import ConsumerContext, get_context
-from notification_consumer.dead_letters import original_headers
 from notification_consumer.schemas import (
     DeadLetterView,
     Notification,
     Page,
     ProcessedEvent,
-    ReplayResult,
     Stats,
 )
-from notification_consumer.store import S, decode_headers
-from payment_events.codec import KafkaRecord
 from payment_events.events import ACCOUNT_ID_PATTERN
 from service_kit.db import is_transient
-from service_kit.errors import PublishFailed
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 
 router = APIRouter()
@@ -36,14 +30,6 @@ RETRY_AFTER = {"Retry-After": "2"}
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
-
-
-async def require_admin(
-    ctx: Context, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    if ctx.api_keys.enabled and ctx.api_keys.scope_for(authorization) is None:
-        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _guard(call: Any) -> Any:
@@ -93,37 +79,7 @@ async def list_dead_letters(ctx: Context, limit: Limit = 50,
                                 next_cursor=page["next_cursor"])
 
 
-@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult,
-             responses=_problems(401, 404, 503), tags=["dead letters"],
-             dependencies=[Depends(require_admin)],
-             summary="Republish a dead letter's original bytes to the main topic (once)")
-async def replay_dead_letter(
-    ctx: Context, letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> ReplayResult:
-    async def replay() -> ReplayResult:
-        async with ctx.engine.begin() as conn:
-            row = (await conn.execute(text(
-                f"SELECT key, value, headers, replayed_at FROM {S}.dead_letters "
-                "WHERE id = :id FOR UPDATE"), {"id": letter_id})).first()
-            if row is None:
-                raise Problem(404, f"no dead letter {letter_id}")
-            if row.replayed_at is not None:
-                return ReplayResult(id=letter_id, replayed_at=row.replayed_at,
-                                    already_replayed=True)
-            record = KafkaRecord(row.key, row.value or b"",
-                                 original_headers(decode_headers(row.headers)))
-            await ctx.consumer.republish(record)
-            when = (await conn.execute(text(
-                f"UPDATE {S}.dead_letters SET replayed_at = now() WHERE id = :id "
-                "RETURNING replayed_at"), {"id": letter_id})).scalar_one()
-        return ReplayResult(id=letter_id, replayed_at=when, already_replayed=False)
-
-    try:
-        result: ReplayResult = await _guard(replay())
-    except PublishFailed as exc:
-        raise Problem(503, "Kafka did not accept the replay, retry later",
-                      headers=RETRY_AFTER) from exc
-    return result
+# POST /dead-letters/{id}/replay lives in console/rest.py (exactly once, audited).
 
 
 @router.get("/stats", response_model=Stats, responses=_problems(503), tags=["operations"],

@@ -14,6 +14,7 @@ from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
+from transaction_api.lineage import router as lineage_router
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
 from transaction_api.relay import run_relay
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     document_problems(app)
     app.include_router(router, tags=["payments"])
+    app.include_router(lineage_router)
     app.include_router(ops_router({"database": database_check(engine), "kafka": kafka},
                                   {"database"}))
     app.add_middleware(HttpMetricsMiddleware)
