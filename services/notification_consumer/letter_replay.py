@@ -59,13 +59,17 @@ class ReplayInProgress(Exception):
         self.retry_after_s = retry_after_s
 
 
+# Two statements on purpose: under READ COMMITTED a statement that waited for the row lock
+# re-reads the locked row but not a joined one, so the replay row is read after the lock.
 _LOCK = text(f"""
-    SELECT d.id, d.group_id, d.topic, d.key, d.value, d.headers,
-           r.replay_id, r.state, r.published_at, r.partition, r."offset", r.first_requested_at,
-           r.lease_until > now() AS leased,
-           GREATEST(0, EXTRACT(EPOCH FROM r.lease_until - now())) AS lease_left
-    FROM {S}.dead_letters d LEFT JOIN {S}.dead_letter_replays r ON r.letter_id = d.id
-    WHERE d.id = :id FOR UPDATE OF d
+    SELECT id, group_id, topic, key, value, headers FROM {S}.dead_letters
+    WHERE id = :id FOR UPDATE
+""")
+_REPLAY = text(f"""
+    SELECT replay_id, state, published_at, partition, "offset", first_requested_at,
+           lease_until > now() AS leased,
+           GREATEST(0, EXTRACT(EPOCH FROM lease_until - now())) AS lease_left
+    FROM {S}.dead_letter_replays WHERE letter_id = :id
 """)
 _INSERT = text(f"""
     INSERT INTO {S}.dead_letter_replays (letter_id, replay_id, state, audit_id, actor_scope,
@@ -111,13 +115,15 @@ class LetterReplayer:
                     or row.topic != self.settings.kafka_topic:
                 raise LetterNotOurs(f"letter {letter_id} came from topic {row.topic!r}, group "
                                     f"{row.group_id!r}, not this consumer's")
-            if row.state == "published":
-                return _outcome(letter_id, row, already=True)
-            if row.state == "pending" and row.leased:
-                mode, replay_id, since = "wait", row.replay_id, row.first_requested_at
-            elif row.state == "pending":
+            done = (await conn.execute(_REPLAY, {"id": letter_id})).first()
+            lease_left = int(done.lease_left or 0) + 1 if done is not None else 0
+            if done is not None and done.state == "published":
+                return _outcome(letter_id, done, already=True)
+            if done is not None and done.leased:
+                mode, replay_id, since = "wait", done.replay_id, done.first_requested_at
+            elif done is not None:
                 await conn.execute(_CLAIM, {"id": letter_id, "lease": REPLAY_LEASE_S})
-                mode, replay_id, since = "resolve", row.replay_id, row.first_requested_at
+                mode, replay_id, since = "resolve", done.replay_id, done.first_requested_at
             else:
                 replay_id = uuid4()
                 since = (await conn.execute(_INSERT, {
@@ -125,7 +131,6 @@ class LetterReplayer:
                     "actor": actor_scope, "lease": REPLAY_LEASE_S})).scalar_one()
                 mode = "publish"
             record = letter_record(row.key, row.value, row.headers)
-            lease_left = int(row.lease_left or 0) + 1
         if mode == "wait":
             return await self._wait_for_twin(letter_id, lease_left)
         if mode == "resolve":

@@ -30,7 +30,8 @@ def rate(samples: Sequence[Any], attr: str, seconds: float = 10.0) -> float | No
     a, b = getattr(before, attr), getattr(last, attr)
     if a is None or b is None or last.at <= before.at:
         return None
-    return max(0.0, float(b - a) / (last.at - before.at))
+    elapsed: float = last.at - before.at
+    return max(0.0, float(b - a) / elapsed)
 
 
 def quantile(q: float, buckets: Sequence[tuple[float, float]]) -> float | None:
