@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down up down test test-fast lint bench clean
+.PHONY: help install infra-up infra-down up down test test-fast lint bench clean browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -45,7 +45,10 @@ down: ## stop the services, Kafka and PostgreSQL (data stays)
 	@deploy/local/services.sh down
 	@deploy/local/infra-down.sh
 
-test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
+	@deploy/local/chromium.sh
+
+test: install infra-up browser ## the whole test suite against the real Kafka and PostgreSQL
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## unit tests only (no servers)
