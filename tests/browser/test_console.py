@@ -19,8 +19,9 @@ T = TypeVar("T")
 
 def until(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], T | None],
           timeout: float = 30, what: str = "page state") -> T:
-    result: T = WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+    result = WebDriverWait(driver, timeout, poll_frequency=0.2).until(
         lambda d: check(d), message=f"timed out waiting for {what}")
+    assert result is not None
     return result
 
 
@@ -36,7 +37,8 @@ async def processed(stack: Stack, event_id: str) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         async with httpx.AsyncClient(base_url=stack.consumer.url, timeout=5) as c:
             r = await c.get(f"/events/{event_id}")
-        return r.json() if r.status_code == 200 else None  # type: ignore[no-any-return]
+        body: dict[str, Any] = r.json()
+        return body if r.status_code == 200 else None
 
     return await wait_until(check, 30, interval=0.2, what=f"event {event_id} processed")
 

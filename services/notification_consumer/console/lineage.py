@@ -64,6 +64,8 @@ async def compose(engine: AsyncEngine, api: ApiClient, event_id: UUID,
     ours = await consumer_half(engine, event_id)
     if api_half is None and api_error is None:
         return None  # unknown to the API, or another key's payment: show nothing of it
+    if api_half is None and ours["event"] is None and not ours["dead_letters"]:
+        raise ApiUnavailable(api_error or "no answer")  # nobody can say whether it exists
     ev = ours["event"]
     trace = (api_half or {}).get("trace_id") or (ev["trace_id"] if ev else None)
     steps: list[dict[str, Any]] = []
