@@ -32,6 +32,7 @@ up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the 
 	@echo
 	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
 	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
+	@echo "  operator console       http://127.0.0.1:8001/console/"
 	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:9090   (alerts: /alerts)"; fi
 	@echo "  logs                   .local/run/*.log"
 	@echo

@@ -41,7 +41,9 @@ case "${1:-}" in
     "$BIN/notification-consumer" migrate 2>>"$RUN_DIR/migrate.log"
     "$BIN/notification-consumer" create-topics 2>>"$RUN_DIR/migrate.log"
     start transaction-api "${API_PORT:-8000}"
-    start notification-consumer "${CONSUMER_PORT:-8001}"
+    # The console reads the API (readiness, outbox, lineage) wherever this script put it.
+    API_URL="${API_URL:-http://127.0.0.1:${API_PORT:-8000}}" \
+      start notification-consumer "${CONSUMER_PORT:-8001}"
     wait_for "$INFRA_TIMEOUT" "transaction-api /readyz" ready "${API_PORT:-8000}" ||
       { tail -n 20 "$RUN_DIR/transaction-api.log" >&2; exit 1; }
     wait_for "$INFRA_TIMEOUT" "notification-consumer /readyz" ready "${CONSUMER_PORT:-8001}" ||

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -19,7 +20,9 @@ T = TypeVar("T")
 
 def until(driver: webdriver.Chrome, check: Callable[[webdriver.Chrome], T | None],
           timeout: float = 30, what: str = "page state") -> T:
-    result = WebDriverWait(driver, timeout, poll_frequency=0.2).until(
+    # The live block is replaced on every sample: an element found a moment ago may be gone.
+    result = WebDriverWait(driver, timeout, poll_frequency=0.2,
+                           ignored_exceptions=[StaleElementReferenceException]).until(
         lambda d: check(d), message=f"timed out waiting for {what}")
     assert result is not None
     return result
@@ -66,11 +69,12 @@ async def test_overview_lag_rises_while_commits_are_held_and_returns_to_zero(
     finally:
         await conn.close()
     until(browser, lambda d: text_of(d, "total-lag") == "0", what="lag back to 0")
-    lags = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#partitions td.lag")]
-    assert lags and set(lags) == {"0"}
+    lags = until(browser, lambda d: [e.text for e in d.find_elements(
+        By.CSS_SELECTOR, "#partitions td.lag")], what="partition rows")
+    assert set(lags) == {"0"}
     assert browser.find_element(By.ID, "live") == page
     until(browser, lambda d: text_of(d, "ready-consumer") == "consumer ready")
-    assert text_of(browser, "ready-api") == "API ready"
+    until(browser, lambda d: text_of(d, "ready-api") == "API ready")
     screenshot(browser, "overview")
 
 

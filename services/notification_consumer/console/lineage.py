@@ -80,8 +80,11 @@ async def compose(engine: AsyncEngine, api: ApiClient, event_id: UUID,
              "idempotency record + outbox row committed (before the 202)")
         where = (f"partition {ev['partition']}, offset {ev['offset']}" if ev
                  else "placement known once consumed")
+        # published_at is when the API recorded Kafka's ack, in batches off the request
+        # path: it can trail the consume by a few milliseconds.
         step("published", api_half["published_at"],
-             f"acknowledged by Kafka, {where}; attempts {api_half['publish_attempts']}")
+             f"acknowledged by Kafka, {where} (time: when the API recorded the ack); "
+             f"relay attempts {api_half['publish_attempts']}")
     if ev is not None:
         step("consumed", _iso(ev["processed_at"]),
              f"{ev['topic']} partition {ev['partition']} offset {ev['offset']}, in a batch of "
