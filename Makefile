@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
-	cluster-down cluster-infra-up test-cluster chaos
+	cluster-down cluster-infra-up test-cluster chaos browser
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -43,6 +43,7 @@ up: install $(UP_INFRA) ## everything: Kafka, PostgreSQL and both services, in t
 	@echo "  transaction API        http://127.0.0.1:$${API_PORT:-8000}   (docs: /docs)"
 	@echo "  notification consumer  http://127.0.0.1:$${CONSUMER_PORT:-8001}   (docs: /docs)"
 	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:$${PROMETHEUS_PORT:-9090}   (alerts: /alerts)"; fi
+	@echo "  operator console       http://127.0.0.1:$${CONSUMER_PORT:-8001}/console/"
 	@echo "  logs                   .local/run/*.log"
 	@echo "  webhooks               WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}: local and private URLs (http too) are allowed"
 	@echo "                         for this local stack only; leave it unset in production"
@@ -77,7 +78,10 @@ test-cluster: install ## fault tests on the 3-broker cluster (starts it and Post
 chaos: install ## faults against the running stack (make up [CLUSTER=1]), then reconciliation
 	@CLUSTER=$(CLUSTER) $(PY) deploy/local/chaos.py
 
-test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
+	@deploy/local/chromium.sh
+
+test: install infra-up browser ## the whole test suite against the real Kafka and PostgreSQL
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## unit tests only (no servers)

@@ -11,7 +11,7 @@ from typing import IO
 
 import httpx
 
-from tests.support import BOOTSTRAP, free_port
+from tests.support import BOOTSTRAP, NO_API, free_port
 
 BIN = Path(sys.executable).parent
 LOG_DIR = Path(__file__).resolve().parent.parent / ".local" / "test-logs"
@@ -27,7 +27,7 @@ class Service:
         self.port = free_port()
         self.name = name or f"{script}-{self.port}"
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP, "PORT": str(self.port),
-                    "HOST": "127.0.0.1", **env}
+                    "HOST": "127.0.0.1", "API_URL": NO_API, **env}
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None

@@ -21,6 +21,9 @@ from service_kit.settings import DEFAULT_DATABASE_URL
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 T = TypeVar("T")
+# Where a consumer under test looks for the API when a test gives it none: the discard port,
+# refused at once (the default, 127.0.0.1:8000, may be someone else's server).
+NO_API = "http://127.0.0.1:9"
 
 
 def unique(prefix: str) -> str:
@@ -165,4 +168,4 @@ def consumer_app(database_url: str, topic: str, dlq: str, group: str | None = No
     return create_app(Settings(
         database_url=database_url, kafka_bootstrap_servers=BOOTSTRAP, kafka_topic=topic,
         kafka_dlq_topic=dlq, kafka_group_id=group or unique("group"), batch_wait_ms=50,
-        **overrides))
+        **{"api_url": NO_API, **overrides}))

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from notification_consumer.asyncapi_route import router as asyncapi_router
 from notification_consumer.config import Settings
+from notification_consumer.console.runtime import Console, install
 from notification_consumer.context import ConsumerContext
 from notification_consumer.errors import install_error_handlers
 from notification_consumer.kafka_link import AioKafkaLink
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *,
     keys = ApiKeys(settings.api_keys, settings.admin_api_keys)
     context = ConsumerContext(settings, engine, consumer, monitor, keys)
     webhooks = Webhooks(settings, settings, keys)
+    console = Console(settings, engine, consumer, monitor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,10 +50,12 @@ def create_app(settings: Settings, *,
         monitor.start()
         reconciler.start()
         webhooks.start()
+        console.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
+            await console.stop()
             await webhooks.stop()
             await reconciler.stop()
             await monitor.stop()
@@ -84,6 +88,7 @@ def create_app(settings: Settings, *,
     app.include_router(asyncapi_router)
     app.include_router(reconcile_router)
     webhooks.install(app)
+    install(app, console)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)

@@ -90,7 +90,11 @@ class DeadLetterView(BaseModel):
 class ReplayResult(BaseModel):
     id: int
     replayed_at: datetime
-    already_replayed: bool
+    already_replayed: bool = Field(description="true: an earlier call published it; nothing "
+                                   "was published now")
+    replay_id: UUID | None = Field(default=None, description="the `paystream_replay_id` header")
+    partition: int | None = None
+    offset: int | None = None
 
 
 class PartitionLag(BaseModel):

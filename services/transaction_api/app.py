@@ -20,6 +20,7 @@ from transaction_api.accept import Payments
 from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
+from transaction_api.lineage import router as lineage_router
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
 from transaction_api.relay import run_relay
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # One router per resource; a new resource adds its router here.
-RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router]
+RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_router]
 
 
 def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],

@@ -8,7 +8,7 @@ valid key may read them (the answer holds ids and hashes, no amounts or parties)
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,18 +22,10 @@ from service_kit.db import is_transient
 from service_kit.errors import TransientStoreError
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_instant, parse_window
-from transaction_api.context import get_caller
+from transaction_api.context import Engine, get_caller
 from transaction_api.requests import T
 
 router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
-
-
-def get_engine(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-Engine = Annotated[AsyncEngine, Depends(get_engine)]
 LONGEST = timedelta(days=7)
 MAX_BUCKET_ROWS = 200_000
 

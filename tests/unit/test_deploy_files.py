@@ -54,6 +54,7 @@ APP_ENV_NAMES = frozenset(
         "KAFKA_SSL_CAFILE",
         "DATABASE_URL",
         "API_KEYS",
+        "API_URL",
         "HOST",
         "PORT",
         "LOG_LEVEL",
