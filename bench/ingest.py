@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import orjson
@@ -49,6 +50,11 @@ def _measure(proc: Proc, path: str, post: bool = True) -> Result:
     return r
 
 
+def _ready(proc: Proc) -> Result:
+    proc.wait_ready()
+    return {}
+
+
 def bench_ingest(url: str) -> dict[str, Any]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
@@ -73,15 +79,15 @@ def bench_ingest(url: str) -> dict[str, Any]:
         else:
             results["go_peer"] = [{"error": "not built (needs Go: bench/peers)"}]
         for name, (proc, _, _) in list(targets.items()):
-            err = guarded(f"{name} start", lambda p=proc: (p.wait_ready(), {})[1])
+            err = guarded(f"{name} start", partial(_ready, proc))
             if "error" in err:
                 results[name] = [err]
                 del targets[name]
         for name, (proc, path, post) in targets.items():  # warm-up: connections, statements
-            guarded(f"{name} warm-up", lambda p=proc, a=path, b=post: wrk(p.url + a, 3, post=b))
+            guarded(f"{name} warm-up", partial(wrk, proc.url + path, 3, post=post))
         for i in range(RUNS):
             for name, (proc, path, post) in targets.items():
-                r = guarded(f"ingest {name}", lambda p=proc, a=path, b=post: _measure(p, a, b))
+                r = guarded(f"ingest {name}", partial(_measure, proc, path, post))
                 results.setdefault(name, []).append(r)
                 log(f"ingest run {i + 1} {name}: {r.get('rps', 0):.0f} req/s, p99 "
                     f"{r.get('p99_us', 0) / 1000:.1f} ms {r.get('error', '')}")
