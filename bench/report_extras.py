@@ -12,6 +12,7 @@ WRITE_PATHS = {
     "copy_binary": "binary COPY into a temp stage, INSERT … SELECT … ON CONFLICT RETURNING + notes",
     "copy_text": "text COPY into the same stage, same INSERT",
     "executemany": "one prepared per-event statement, pipelined (fetchmany)",
+    "write_path_module": "the same, as packaged: notification_consumer.write_path, via SQLAlchemy",
     "raw_copy": "ceiling: binary COPY into the tables, no dedup",
 }
 

@@ -11,6 +11,8 @@ the debit and credit notification of each event actually inserted, the partition
                     CONFLICT DO NOTHING RETURNING with the notifications in the same statement
   copy_text         the same with a text-format COPY
   executemany       one prepared per-event statement, pipelined (fetchmany)
+  write_path_module copy_binary as packaged for the service (notification_consumer.write_path),
+                    through SQLAlchemy like today's path
   raw_copy          the ceiling: binary COPY straight into the tables, no dedup
 
 Run: python -m bench.write_paths URL [events] -> one JSON line.
@@ -18,6 +20,7 @@ Run: python -m bench.write_paths URL [events] -> one JSON line.
 
 import asyncio
 import io
+import os
 import statistics
 import sys
 import time
@@ -25,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -42,11 +46,13 @@ from bench.write_path_sql import (
     offsets,
     rows_for,
 )
-from notification_consumer import store
+from notification_consumer import store, write_path
 from notification_consumer.processing import EventRow
 from payment_events.events import PaymentAccepted
 
 S = "notification_consumer"
+CLK = os.sysconf("SC_CLK_TCK")
+Sample = tuple[float, float, float]  # wall, client CPU, server CPU (seconds)
 Write = Callable[[asyncpg.Connection, list[Row]], Awaitable[int]]
 
 
@@ -60,6 +66,7 @@ async def unnest_prepared(conn: asyncpg.Connection, rows: list[Row]) -> int:
 
 
 async def copy_binary(conn: asyncpg.Connection, rows: list[Row]) -> int:
+    await conn.execute(STAGE_DDL)  # per batch, as write_path does (survives a rollback)
     await conn.copy_records_to_table("event_stage", records=rows, columns=COPY_COLUMNS)
     return len(await conn.fetch(EVENTS_FROM_STAGE))
 
@@ -92,46 +99,71 @@ async def _truncate(conn: asyncpg.Connection) -> None:
                        f"{S}.consumer_offsets, {S}.consumer_counters")
 
 
-async def run_variant(url: str, write: Write, batches: list[list[EventRow]]) -> float:
+class Meter:
+    """Wall time, and CPU seconds of this process and of the PostgreSQL backend serving it:
+    on a shared machine CPU per event is steadier than wall time."""
+
+    def __init__(self, backend_pid: int) -> None:
+        self.stat = Path(f"/proc/{backend_pid}/stat")
+        self.wall, self.client, self.server = (time.perf_counter(), time.process_time(),
+                                               self._server())
+
+    def _server(self) -> float:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # PostgreSQL on another host: no server CPU figure
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / CLK
+
+    def done(self) -> Sample:
+        return (time.perf_counter() - self.wall, time.process_time() - self.client,
+                self._server() - self.server)
+
+
+async def run_variant(url: str, write: Write, batches: list[list[EventRow]]) -> Sample:
     conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
     try:
         await _truncate(conn)
         await conn.execute(STAGE_DDL)
-        started = time.perf_counter()
+        meter = Meter(conn.get_server_pid())
         for batch in batches:
             rows = rows_for(batch)  # timed: building the parameters is part of each path
             async with conn.transaction():
                 n = await write(conn, rows)
                 await offsets(conn, "bench", rows)
                 await count(conn, "bench", n)
-        return time.perf_counter() - started
+        return meter.done()
     finally:
         await conn.close()
 
 
-async def run_sqlalchemy(url: str, batches: list[list[EventRow]]) -> float:
+async def run_sqlalchemy(url: str, batches: list[list[EventRow]],
+                         insert: Callable[[Any, list[EventRow]], Awaitable[set[uuid.UUID]]],
+                         ) -> Sample:
     engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"),
+                                 pool_size=1, max_overflow=0,
                                  connect_args={"server_settings": {"timezone": "UTC"}})
     try:
         async with engine.begin() as conn:
             await conn.exec_driver_sql(f"TRUNCATE {S}.processed_events, {S}.notifications")
-        started = time.perf_counter()
+            pid = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+        meter = Meter(pid)
         for batch in batches:
             async with engine.begin() as conn:
-                inserted = await store.insert_events(conn, batch)
+                inserted = await insert(conn, batch)
                 await store.store_offsets(conn, "bench", {
                     (r.topic, r.partition): r.offset + 1 for r in batch})
                 await store.count(conn, "bench", len(inserted), 0, 0)
-        return time.perf_counter() - started
+        return meter.done()
     finally:
         await engine.dispose()
 
 
-async def run_raw_copy(url: str, batches: list[list[EventRow]]) -> float:
+async def run_raw_copy(url: str, batches: list[list[EventRow]]) -> Sample:
     conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
     try:
         await _truncate(conn)
-        started = time.perf_counter()
+        meter = Meter(conn.get_server_pid())
         for batch in batches:
             rows = rows_for(batch)
             async with conn.transaction():
@@ -145,7 +177,7 @@ async def run_raw_copy(url: str, batches: list[list[EventRow]]) -> float:
                     "notifications", schema_name=S, records=notes, columns=[
                         "event_id", "account_id", "kind", "amount", "currency",
                         "counterparty_id"])
-        return time.perf_counter() - started
+        return meter.done()
     finally:
         await conn.close()
 
@@ -169,15 +201,23 @@ def events(n: int) -> list[EventRow]:
 async def main(url: str, n: int, batch: int, runs: int) -> dict[str, Any]:
     rows = events(n)
     ev_batches = [rows[i:i + batch] for i in range(0, n, batch)]
-    times: dict[str, list[float]] = {}
+    times: dict[str, list[Sample]] = {}
     for _ in range(runs):  # interleaved, so every variant sees the same noise
-        times.setdefault("sqlalchemy_today", []).append(await run_sqlalchemy(url, ev_batches))
+        times.setdefault("sqlalchemy_today", []).append(
+            await run_sqlalchemy(url, ev_batches, store.insert_events))
+        times.setdefault("write_path_module", []).append(
+            await run_sqlalchemy(url, ev_batches, write_path.insert_events))
         for name, write in VARIANTS.items():
             times.setdefault(name, []).append(await run_variant(url, write, ev_batches))
         times.setdefault("raw_copy", []).append(await run_raw_copy(url, ev_batches))
+    def per_10k(samples: list[Sample], i: int) -> float:
+        return statistics.median(s[i] for s in samples) * 10_000 / n
+
     return {"events": n, "batch": batch, "runs": runs,
-            "rate": {k: n / statistics.median(v) for k, v in times.items()},
-            "seconds": times}
+            "rate": {k: n / statistics.median(s[0] for s in v) for k, v in times.items()},
+            "client_cpu_per_10k": {k: per_10k(v, 1) for k, v in times.items()},
+            "server_cpu_per_10k": {k: per_10k(v, 2) for k, v in times.items()},
+            "samples": times}
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ func main() {
 	for *expect == 0 || n < *expect {
 		_, err := r.ReadMessage(ctx)
 		if err != nil {
-			if !capped.Ended(err) {
+			if !capped.Ended(err) && ctx.Err() == nil {
 				runErr = err
 			}
 			log.Printf("stopped after %d messages: %v", n, err)

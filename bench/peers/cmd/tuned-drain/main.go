@@ -361,7 +361,7 @@ loop:
 		t0 := time.Now()
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			if !capped.Ended(err) {
+			if !capped.Ended(err) && ctx.Err() == nil {
 				runErr = err
 			}
 			log.Printf("stopped after %d messages: %v", c.messages, err)
