@@ -21,13 +21,14 @@ from bench.infra import (
     truncate_consumer,
 )
 from bench.procs import Proc, Result, json_subprocess, runs_of
+from bench.profile import Profiler
 from bench.settings import BIN, BOOTSTRAP, DRAIN_EVENTS, PEERS_BIN, RUNS, service_env
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 from service_kit.kafka import stop_client
 
 # The write path the bench's measurements chose (bench/write_paths.py); the Go peer gets it.
-GO_METHOD = "unnest"
+GO_METHOD = "copy"
 
 
 async def prefill(topic: str, n: int) -> float:
@@ -54,15 +55,17 @@ async def prefill(topic: str, n: int) -> float:
     return time.perf_counter() - started
 
 
-def drain_ours(url: str, topic: str, dlq: str, ends: dict[int, int], processes: int) -> Result:
+def drain_ours(url: str, topic: str, dlq: str, ends: dict[int, int], processes: int,
+               profile: bool = False, **settings: str) -> Result:
     """`processes` consumers in one group; timed like the Go peer: first batch to last commit."""
     truncate_consumer(url)
     group = f"bench-{uuid.uuid4().hex[:8]}"
     env = service_env(DATABASE_URL=url, KAFKA_TOPIC=topic, KAFKA_DLQ_TOPIC=dlq,
-                      KAFKA_GROUP_ID=group)
+                      KAFKA_GROUP_ID=group, **settings)
     started = time.monotonic()
     procs = [Proc([str(BIN / "notification-consumer")], env, f"drain-{processes}x-{group}-{i}")
              for i in range(processes)]
+    spy = Profiler(procs[0].proc.pid, 12, "drain-consumer") if profile else None
     try:
         deadline = started + 600
         while not committed_everything(url, topic, group, ends):
@@ -84,9 +87,12 @@ def drain_ours(url: str, topic: str, dlq: str, ends: dict[int, int], processes: 
     if span["n"] != DRAIN_EVENTS:
         raise RuntimeError(f"{span['n']} rows for {DRAIN_EVENTS} events")
     active = float(span["s"])
-    return {"seconds": active, "rate": DRAIN_EVENTS / active, "wall_seconds": elapsed,
-            "wall_rate": DRAIN_EVENTS / elapsed, "peak_rss_mb": max(rss),
-            "cpu_seconds": sum(cpu), "processes": processes}
+    result: Result = {"seconds": active, "rate": DRAIN_EVENTS / active, "wall_seconds": elapsed,
+                      "wall_rate": DRAIN_EVENTS / elapsed, "peak_rss_mb": max(rss),
+                      "cpu_seconds": sum(cpu), "processes": processes}
+    if spy is not None:
+        result["profile"] = spy.summary()
+    return result
 
 
 def go_tuned(url: str, topic: str) -> Result:
@@ -106,8 +112,13 @@ def bench_drain(url: str) -> dict[str, Any]:
         raise RuntimeError(f"prefill left {sum(ends.values())} records, not {DRAIN_EVENTS}")
     results: dict[str, Any] = {"prefill_seconds": prefill_s}
     results["ours"] = runs_of("drain ours", lambda: drain_ours(url, topic, dlq, ends, 1), RUNS)
+    results["ours_profiled"] = runs_of("drain ours, profiled (not in the medians)", lambda:
+                                       drain_ours(url, topic, dlq, ends, 1, profile=True), 1)
     results["ours_2x"] = runs_of("drain ours, 2 processes",
                                  lambda: drain_ours(url, topic, dlq, ends, 2), RUNS)
+    # max_records: one run at 2,000 per batch against the default 500
+    results["ours_batch_2000"] = runs_of("drain ours, BATCH_MAX_RECORDS=2000", lambda: drain_ours(
+        url, topic, dlq, ends, 1, BATCH_MAX_RECORDS="2000"), 1)
     results["raw_consume"] = runs_of("raw aiokafka", lambda: json_subprocess(
         [sys.executable, "-m", "bench.ceilings", "consume", topic, str(DRAIN_EVENTS)], 600),
         RUNS)

@@ -14,6 +14,7 @@ import orjson
 
 from bench.infra import libpq, new_topics
 from bench.procs import CPUS, Proc, Result, guarded, log
+from bench.profile import Profiler
 from bench.settings import BIN, BOOTSTRAP, INGEST_S, PEERS_BIN, ROOT, RUNS, service_env
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_payments.lua"
@@ -91,6 +92,11 @@ def bench_ingest(url: str) -> dict[str, Any]:
                 results.setdefault(name, []).append(r)
                 log(f"ingest run {i + 1} {name}: {r.get('rps', 0):.0f} req/s, p99 "
                     f"{r.get('p99_us', 0) / 1000:.1f} ms {r.get('error', '')}")
+        if "api" in targets:  # one more run, profiled, outside the medians
+            api = targets["api"][0]
+            spy = Profiler(api.proc.pid, INGEST_S // 2, "ingest-api")
+            guarded("ingest api, profiled", partial(wrk, api.url + "/payments", INGEST_S))
+            results["api_profile"] = spy.summary()
     finally:
         for proc in procs:
             proc.stop()

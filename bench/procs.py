@@ -2,6 +2,7 @@
 
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -92,7 +93,9 @@ def free_port() -> int:
 
 def json_subprocess(argv: list[str], timeout: float) -> Result:
     """Run a measuring program that prints one JSON line last; its failure says why."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = out.stdout.strip().splitlines()
     result: Result = {}
     if lines:
@@ -100,6 +103,8 @@ def json_subprocess(argv: list[str], timeout: float) -> Result:
             result = json.loads(lines[-1])
         except json.JSONDecodeError:
             result = {}
+    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime -
+                                                                  before.ru_stime)
     if out.returncode != 0:
         tail = (out.stderr.strip().splitlines() or ["no output"])[-1][:300]
         result["error"] = result.get("error") or f"exit {out.returncode}: {tail}"

@@ -63,9 +63,10 @@ def drain(d: dict[str, Any]) -> list[str]:
     rows = [("our consumer, 1 process (events + notifications + offsets, one tx per batch)",
              "ours"),
             ("our consumer, 2 processes in one group", "ours_2x"),
+            ("our consumer, 1 process, BATCH_MAX_RECORDS=2000 (one run)", "ours_batch_2000"),
             ("ceiling: raw aiokafka consume, no database", "raw_consume"),
             ("ceiling: raw asyncpg COPY of the same rows, no Kafka", "raw_copy"),
-            ("peer: tuned Go (kafka-go + pgx, same dedup and write path)", "go_tuned"),
+            ("peer: tuned Go (kafka-go + pgx, same dedup, COPY-staging write path)", "go_tuned"),
             ("peer: the article's Go reader (ReadMessage, sync commit), 20 s from its first record",
              "go_article_consume")]
     lines = [f"### Drain: {DRAIN_EVENTS:,} events on 6 partitions, until all stored", "",
@@ -113,8 +114,8 @@ def rss(results: dict[str, Any]) -> list[str]:
         cells.append((label, "consumer", median_of(results.get("drain", {}).get(key, []),
                                                    "peak_rss_mb")))
     lat = results.get("latency", {}).get("peak_rss_mb", {})
-    cells += [("latency 500/s", "API", lat.get("api", NAN)),
-              ("latency 500/s", "consumer", lat.get("consumer", NAN))]
+    at = f"latency {results.get('latency', {}).get('rate', '?')}/s"
+    cells += [(at, "API", lat.get("api", NAN)), (at, "consumer", lat.get("consumer", NAN))]
     worst = max((v for _, _, v in cells if v == v), default=NAN)
     return ["### Memory: peak RSS (VmHWM) per process and load", "", "| load | process | MB |",
             "|---|---|---|", *(f"| {a} | {b} | {f(v)} |" for a, b, v in cells), "",
@@ -143,4 +144,7 @@ def render(results: dict[str, Any], sections: dict[str, Any]) -> str:
             except Exception as exc:  # noqa: BLE001 - a report bug must not lose the others
                 lines += [f"### {name}: could not be reported ({exc!r}); see latest.json", ""]
     lines += rss(results)
+    from bench.report_extras import profiles  # it imports this module's helpers
+
+    lines += profiles(results)
     return "\n".join(lines)

@@ -65,3 +65,22 @@ def webhooks(w: dict[str, Any]) -> list[str]:
     return ["### Webhook delivery latency", "",
             f"p50 {f(w.get('p50_ms', float('nan')), '.1f')} ms, p99 "
             f"{f(w.get('p99_ms', float('nan')), '.1f')} ms at {w.get('rate')} payments/s.", ""]
+
+
+def profiles(results: dict[str, Any]) -> list[str]:
+    found = [("transaction API under ingest", results.get("ingest", {}).get("api_profile"))]
+    drained = results.get("drain", {}).get("ours_profiled") or [{}]
+    found.append(("notification consumer under drain", drained[0].get("profile")))
+    lines = ["### Profiles (py-spy, one extra run each, outside the medians)", ""]
+    for label, prof in found:
+        if not prof:
+            continue
+        if "error" in prof:
+            lines += [f"{label}: no profile ({prof['error']}).", ""]
+            continue
+        lines += [f"**{label}** ({prof['samples']} samples, `bench/results/{prof['file']}`): "
+                  "our functions, inclusive of what they call", "", "| share | function |",
+                  "|---|---|", *(f"| {s:.0%} | `{fn}` |" for s, fn in prof["inclusive"][:12]),
+                  "", "Hottest frames (self time):", "", "| share | frame |", "|---|---|",
+                  *(f"| {s:.0%} | `{fn}` |" for s, fn in prof["self"][:8]), ""]
+    return lines

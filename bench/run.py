@@ -33,7 +33,7 @@ from bench.procs import json_subprocess, log
 from bench.settings import RESULTS, RUNS
 from bench.single import bench_single
 
-WRITE_PATH_EVENTS = 30_000
+WRITE_PATH_EVENTS = int(os.environ.get("BENCH_WRITE_PATH_EVENTS", "30000"))
 
 
 def bench_write_paths(url: str) -> dict[str, Any]:
