@@ -26,7 +26,7 @@ def wrk(url: str, seconds: int, connections: int = 64, post: bool = True) -> Res
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
             "-s", str(WRK_SCRIPT), url]
     if not post:  # the same summary script, with GET requests
-        argv[-1:-1] = ["--", "GET"]
+        argv += ["--", "GET"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60,
                          check=True).stdout
     wall = time.monotonic() - started

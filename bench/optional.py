@@ -4,7 +4,7 @@ branch being measured and records "not available" (with the reason) otherwise, s
 
 - expiry:   idempotency keys forgotten per second (goal 3,000/s sustained)
 - otel:     ingest with OpenTelemetry export on (to a local sink) / off
-- webhooks: delivery latency at 500 payments/s to a local receiver
+(webhook delivery latency: bench/webhooks.py)
 """
 
 import asyncio
@@ -133,11 +133,3 @@ def bench_otel(url: str) -> dict[str, Any]:
                     results[name].append(r)
                     log(f"otel run {i + 1} {name}: {r['rps']:.0f} req/s")
     return results
-
-
-def bench_webhooks(url: str) -> dict[str, Any]:
-    # The driver needs the feature's own way to register an endpoint (helper "webhooks").
-    _find([("notification_consumer.webhooks", "deliver"),
-           ("notification_consumer.webhook_delivery", "deliver")])
-    raise NotAvailable("webhook delivery exists, but this bench has no driver for its "
-                       "registration API yet (add it in bench/optional.py)")

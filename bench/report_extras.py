@@ -62,9 +62,12 @@ def otel(o: dict[str, Any]) -> list[str]:
 
 
 def webhooks(w: dict[str, Any]) -> list[str]:
+    nan = float("nan")
     return ["### Webhook delivery latency", "",
-            f"p50 {f(w.get('p50_ms', float('nan')), '.1f')} ms, p99 "
-            f"{f(w.get('p99_ms', float('nan')), '.1f')} ms at {w.get('rate')} payments/s.", ""]
+            f"p50 {f(w.get('p50_ms', nan), '.1f')} ms, p99 {f(w.get('p99_ms', nan), '.1f')} ms, "
+            f"max {f(w.get('max_ms', nan), '.0f')}"
+            f" ms at {w.get('rate')} payments/s ({w.get('delivered')} of {w.get('expected')} "
+            f"notifications delivered). {w.get('error', '')}", ""]
 
 
 def profiles(results: dict[str, Any]) -> list[str]:

@@ -32,6 +32,7 @@ from bench.latency import bench_latency
 from bench.procs import json_subprocess, log
 from bench.settings import RESULTS, RUNS
 from bench.single import bench_single
+from bench.webhooks import bench_webhooks
 
 WRITE_PATH_EVENTS = int(os.environ.get("BENCH_WRITE_PATH_EVENTS", "30000"))
 
@@ -58,7 +59,7 @@ WORKLOADS: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[..., list[s
     "latency": (bench_latency, report.latency),
     "expiry": (optional.bench_expiry, report_extras.expiry),
     "otel": (optional.bench_otel, report_extras.otel),
-    "webhooks": (optional.bench_webhooks, report_extras.webhooks),
+    "webhooks": (bench_webhooks, report_extras.webhooks),
 }
 
 

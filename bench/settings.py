@@ -1,10 +1,10 @@
 """What `make bench` reads from the environment, in one place.
 
 BENCH_RUNS (3), BENCH_INGEST_S (20), BENCH_DRAIN_EVENTS (200000), BENCH_LATENCY_RATE (500),
-BENCH_LATENCY_S (30), BENCH_SINGLE_N (300), BENCH_EXPIRY_KEYS (200000), BENCH_WRITE_PATH_EVENTS
-(30000), BENCH_ONLY (comma list
-of workloads), KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL (the admin database; the bench creates its
-own). The services run with their default settings: LOG_LEVEL is not passed on unless
+BENCH_LATENCY_S (30), BENCH_SINGLE_N (300), BENCH_EXPIRY_KEYS (200000),
+BENCH_WRITE_PATH_EVENTS (30000), BENCH_ONLY (comma list of workloads),
+KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL (the admin database; the bench creates its own).
+The services run with their default settings: LOG_LEVEL is not passed on unless
 BENCH_LOG_LEVEL is set.
 """
 
