@@ -65,7 +65,10 @@ def drain_ours(url: str, topic: str, dlq: str, ends: dict[int, int], processes: 
     started = time.monotonic()
     procs = [Proc([str(BIN / "notification-consumer")], env, f"drain-{processes}x-{group}-{i}")
              for i in range(processes)]
-    spy = Profiler(procs[0].proc.pid, 12, "drain-consumer") if profile else None
+    spy = None
+    if profile:  # from readiness on, so start-up (imports) is not in the profile
+        procs[0].wait_ready()
+        spy = Profiler(procs[0].proc.pid, 12, "drain-consumer")
     try:
         deadline = started + 600
         while not committed_everything(url, topic, group, ends):

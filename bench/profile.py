@@ -11,6 +11,7 @@ from typing import Any
 from bench.settings import BIN, RESULTS
 
 _LINE = re.compile(r":\d+\)")
+OURS = re.compile(r"\((transaction_api|notification_consumer|service_kit|payment_events)/")
 
 
 class Profiler:
@@ -59,5 +60,5 @@ class Profiler:
         return {"samples": total, "file": self.path.name,
                 # our own functions, with what they call: where the request or batch goes
                 "inclusive": shares(Counter({k: v for k, v in inclusive.items()
-                                             if "/services/" in k or "/shared/" in k})),
+                                             if OURS.search(k)})),
                 "self": shares(own)}
