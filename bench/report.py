@@ -31,7 +31,17 @@ def single(s: dict[str, Any]) -> list[str]:
             f" | {post.get('error', '')} |",
             f"| GET /healthz (the HTTP floor) | {f(hz.get('post_p50_ms', NAN), '.2f')} | "
             f"{f(hz.get('post_p99_ms', NAN), '.2f')} | {f(hz.get('post_max_ms', NAN), '.1f')} "
-            f"| {hz.get('error', '')} |", ""]
+            f"| {hz.get('error', '')} |", *_floors(s.get("floors", {})), ""]
+
+
+def _floors(fl: dict[str, Any]) -> list[str]:
+    if "error" in fl or not fl:
+        return [f"| floors | — | — | — | {fl.get('error', 'not measured')} |"]
+    pg, kafka = fl["pg_insert"], fl["kafka_publish"]
+    return [f"| floor: the API's insert alone, autocommit (asyncpg) | {pg['p50_ms']:.2f} | "
+            f"{pg['p99_ms']:.2f} | | one row, WAL flush included |",
+            f"| floor: one publish alone, acks=all, idempotent (aiokafka) | "
+            f"{kafka['p50_ms']:.2f} | {kafka['p99_ms']:.2f} | | send_and_wait |"]
 
 
 def ingest(ing: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ sends at a rate far below what the server takes, so requests do not overlap."""
 
 from typing import Any
 
+from bench.floors import floors
 from bench.infra import new_topics
 from bench.procs import Proc, Result, guarded, json_subprocess
 from bench.settings import BIN, PEERS_BIN, SINGLE_N, service_env
@@ -32,4 +33,5 @@ def bench_single(url: str) -> dict[str, Any]:
         results["healthz"] = guarded("single healthz",
                                      lambda: _probe(f"{api.url}/healthz", "GET"))
         results["api_peak_rss_mb"] = api.peak_rss_mb()
+    results["floors"] = guarded("single floors", lambda: floors(url, main))
     return results
