@@ -91,7 +91,7 @@ lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
 
-bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
+bench: install infra-up ## the benchmarks (20-30 minutes); writes bench/results/latest.md (+ .json)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
 	  else echo "go not found: the Go peers are skipped"; fi
