@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down up down test test-fast lint bench clean
+.PHONY: help install infra-up infra-down up down test test-fast lint bench clean compose-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ test-fast: install ## unit tests only (no servers)
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy services shared tests bench
+
+compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
+	@deploy/docker/compose-test.sh
 
 bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
