@@ -24,6 +24,8 @@ HERE="$ROOT/deploy/docker/standins"
 WORK="$STATE_DIR/docker/standins"
 SUITE=bookworm
 BASE=paystream-standin/base:$SUITE
+# Bump when build_base below changes: the base is rebuilt only when this or the CA bundle does.
+BASE_RECIPE=1
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
 # name:tag -> folder under deploy/docker/standins/
 declare -A IMAGES=(
@@ -60,7 +62,7 @@ build_base() {
   local ca=/etc/ssl/certs/ca-certificates.crt
   [[ -s $ca ]] || die "no CA bundle at $ca"
   local digest
-  digest="$(cat "$0" "$ca" | sha256sum | cut -c1-16)"
+  digest="$( (echo "$SUITE $BASE_RECIPE"; cat "$ca") | sha256sum | cut -c1-16)"
   [[ $(label "$BASE") == "$digest" ]] && return 0
   [[ $(id -u) -eq 0 ]] || die "debootstrap needs root"
   command -v debootstrap >/dev/null || {
@@ -124,7 +126,7 @@ build_image() {
     return 0
   fi
   log "building $image"
-  docker build -q --build-arg "BASE=$BASE" --label "paystream.standin.digest=$digest" \
+  docker build -q --force-rm --build-arg "BASE=$BASE" --label "paystream.standin.digest=$digest" \
     -t "$image" "$context" >"$WORK/build-$2.log" 2>&1 ||
     { tail -30 "$WORK/build-$2.log" >&2; die "building $image failed; see $WORK/build-$2.log"; }
   rm -rf "$context"
@@ -136,6 +138,8 @@ build_base
 for image in "${!IMAGES[@]}"; do
   build_image "$image" "${IMAGES[$image]}"
 done
+# Superseded stand-ins (a rebuild leaves the old one untagged).
+docker image prune -f --filter label=paystream.standin.digest >/dev/null
 log "ready: $(for i in "$BASE" "${!IMAGES[@]}"; do
   printf '%s %s, ' "$i" "$(docker image inspect --format '{{.Size}}' "$i" | awk '{printf "%.0f MB", $1/1e6}')"
 done | sed 's/, $//')"
