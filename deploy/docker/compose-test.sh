@@ -38,7 +38,6 @@ deploy/docker/engine.sh up
 
 files=(-f docker-compose.yml)
 if [[ ${COMPOSE_STANDINS:-1} != 0 ]]; then
-  deploy/docker/standins.sh
   files+=(-f deploy/docker/compose.standins.yml)
 fi
 
@@ -64,4 +63,7 @@ if port_taken "$PG_PORT"; then
 fi
 export PG_PORT
 
+if [[ ${COMPOSE_STANDINS:-1} != 0 ]]; then
+  deploy/docker/standins.sh
+fi
 exec "$PY" -m tests.compose.proof "${files[@]}"

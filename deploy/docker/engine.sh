@@ -19,7 +19,7 @@ STATE_DIR="${STATE_DIR:-$ROOT/.local}"
 DOCKER_STATE="$STATE_DIR/docker"
 COMPOSE_VERSION="${COMPOSE_VERSION:-v2.39.2}"
 PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
-COMPOSE_CACHE="${COMPOSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/paystream}"
+COMPOSE_CACHE="${COMPOSE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/paystream}"
 DOCKERD_PID="$DOCKER_STATE/dockerd.pid"
 DOCKERD_LOG="$DOCKER_STATE/dockerd.log"
 
@@ -67,7 +67,9 @@ install_compose() {
     # One build at a time (two checkouts sharing STATE_DIR, or a retry while one runs).
     flock -w 900 9 || die "could not get the compose build lock within 900 s"
     [[ -x $bin ]] && exit 0
-    command -v go >/dev/null || die "go is needed to build compose $COMPOSE_VERSION"
+    # The Go toolchain from go.dev installs to /usr/local/go, not always on PATH.
+    [[ -x /usr/local/go/bin/go ]] && PATH="$PATH:/usr/local/go/bin"
+    command -v go >/dev/null || die "Go 1.23+ is needed to build compose $COMPOSE_VERSION"
     local src="$COMPOSE_CACHE/compose-$COMPOSE_VERSION/src"
     rm -rf "$src" && mkdir -p "$src"
     log "building compose $COMPOSE_VERSION from the Go module proxy (about 2 minutes)"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,18 +89,23 @@ class Stack:
                                  limits=httpx.Limits(max_connections=64))
 
 
-async def run_load(stack: Stack, prefix: str, count: int,
-                   fault: list[list[str]]) -> tuple[dict[str, str], int]:
+@dataclass
+class Load:
+    accepted: dict[str, str] = field(default_factory=dict)  # idempotency key -> event id
+    retries: int = 0
+    during_fault: int = 0  # accepted while the fault's commands ran
+    deferred: int = 0  # 202 before publishing: the relay published them
+
+
+async def run_load(stack: Stack, prefix: str, count: int, fault: list[list[str]]) -> Load:
     """`count` payments at about 50/s (open loop, at most 32 in flight), each retried with its
     Idempotency-Key until accepted. The fault's compose commands run, in order, once a quarter
-    of the payments are accepted. Returns {idempotency key: event id} and the retry count."""
-    accepted: dict[str, str] = {}
-    retries = 0
+    of the payments are accepted."""
+    load = Load()
     quarter = asyncio.Event()
     limit = asyncio.Semaphore(32)
 
     async def pay(http: httpx.AsyncClient, i: int) -> None:
-        nonlocal retries
         await asyncio.sleep(i / 50)
         key = f"{prefix}-{i}"
         body = {"payer_id": f"{prefix}_a{i % 40}", "payee_id": f"{prefix}_b{i % 40}",
@@ -111,29 +117,34 @@ async def run_load(stack: Stack, prefix: str, count: int,
                     response = await http.post(f"{API}/payments", json=body,
                                                headers={"Idempotency-Key": key})
                     if response.status_code == 202:
-                        accepted[key] = response.json()["event_id"]
-                        if len(accepted) >= count // 4:
+                        answer = response.json()
+                        load.accepted[key] = answer["event_id"]
+                        load.deferred += answer["status"] != "published"
+                        if len(load.accepted) >= count // 4:
                             quarter.set()
                         return
                     if response.status_code not in RETRYABLE:
                         raise AssertionError(f"{key}: {response.status_code} {response.text}")
                 except httpx.TransportError:
                     pass
-                retries += 1
+                load.retries += 1
                 assert time.monotonic() < deadline, f"{key} not accepted within 240 s"
                 await asyncio.sleep(0.5)
 
     async def inject() -> None:
         await asyncio.wait_for(quarter.wait(), 120)
+        before = len(load.accepted)
         for args in fault:
             log(f"docker compose {' '.join(args)}")
             await stack.compose_async(*args)
             await asyncio.sleep(2)
+        load.during_fault = len(load.accepted) - before
 
     async with stack.client() as http:
         await asyncio.gather(inject(), *(pay(http, i) for i in range(count)))
-    assert len(accepted) == count
-    return accepted, retries
+    assert len(load.accepted) == count
+    assert load.during_fault > 0, "the fault ended before any payment was accepted during it"
+    return load
 
 
 async def stats(http: httpx.AsyncClient) -> dict[str, Any]:

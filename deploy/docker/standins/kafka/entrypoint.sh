@@ -5,7 +5,7 @@
 set -euo pipefail
 props=/opt/kafka/config/server.properties
 : >"$props"
-while IFS='=' read -r name value; do
+for name in $(compgen -e | grep -E '^KAFKA_[A-Z0-9_]+$'); do
   case "$name" in
     KAFKA_HEAP_OPTS | KAFKA_OPTS | KAFKA_JVM_PERFORMANCE_OPTS | KAFKA_LOG4J_OPTS | KAFKA_GC_LOG_OPTS | \
       KAFKA_JMX_OPTS | KAFKA_DEBUG | KAFKA_VERSION | KAFKA_LOG4J_LOGGERS | KAFKA_LOG4J_ROOT_LOGLEVEL | \
@@ -18,7 +18,7 @@ while IFS='=' read -r name value; do
   key="${key//_/.}"
   key="${key//@/_}"
   printf '%s=%s\n' "$key" "${!name}" >>"$props"
-done < <(env | grep -E '^KAFKA_[A-Z0-9_]+=' || true)
+done
 
 grep -q '^node.id=' "$props" || { echo "error: KAFKA_NODE_ID is required" >&2; exit 1; }
 log_dirs="$(sed -n 's/^log.dirs=//p' "$props")"
