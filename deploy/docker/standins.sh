@@ -135,9 +135,18 @@ build_image() {
 mkdir -p "$WORK"
 docker info >/dev/null 2>&1 || die "no Docker engine answers (deploy/docker/engine.sh up)"
 build_base
+kafka_libs >/dev/null  # resolved once, before the parallel builds that copy them
+# In parallel: each build spends most of its time waiting on the Debian mirror.
+pids=()
 for image in "${!IMAGES[@]}"; do
-  build_image "$image" "${IMAGES[$image]}"
+  build_image "$image" "${IMAGES[$image]}" &
+  pids+=($!)
 done
+failed=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+((failed == 0)) || die "a stand-in failed to build (see above)"
 # Superseded stand-ins (a rebuild leaves the old one untagged).
 docker image prune -f --filter label=paystream.standin.digest >/dev/null
 log "ready: $(for i in "$BASE" "${!IMAGES[@]}"; do
