@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
-	cluster-down cluster-infra-up test-cluster chaos browser
+	cluster-down cluster-infra-up test-cluster chaos browser \
+	compose-test
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -90,6 +91,9 @@ test-fast: install ## unit tests only (no servers)
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
+
+compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
+	@deploy/docker/compose-test.sh
 
 bench: install infra-up ## the benchmarks (20-30 minutes); writes bench/results/latest.md (+ .json)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }

@@ -55,6 +55,7 @@ APP_ENV_NAMES = frozenset(
         "DATABASE_URL",
         "API_KEYS",
         "API_URL",
+        "KAFKA_GROUP_INSTANCE_ID",
         "HOST",
         "PORT",
         "LOG_LEVEL",
@@ -360,7 +361,24 @@ def test_start_order() -> None:
         spec = service(name)
         assert spec["depends_on"]["init"]["condition"] == "service_completed_successfully"
         assert spec["restart"] == "unless-stopped"
-        assert spec["stop_grace_period"] == "30s"
+
+
+def test_stop_grace_periods_cover_the_drain() -> None:
+    """SIGKILL comes only after uvicorn's drain (15 s) and, for the consumer, the batch in
+    flight (STOP_TIMEOUT_S); `make compose-test` checks both stop with exit code 0."""
+    from notification_consumer.config import Settings
+
+    serve = (ROOT / "shared" / "service_kit" / "serve.py").read_text(encoding="utf-8")
+    assert "timeout_graceful_shutdown=15" in serve
+    stop_timeout = Settings.model_fields["stop_timeout_s"].default
+
+    def seconds(name: str) -> int:
+        value = str(service(name)["stop_grace_period"])
+        assert re.fullmatch(r"\d+s", value), value
+        return int(value[:-1])
+
+    assert seconds("transaction-api") >= 15 + 5
+    assert seconds("notification-consumer") >= 15 + stop_timeout + 5
 
 
 def test_init_migrates_both_schemas_then_creates_topics() -> None:
