@@ -34,10 +34,12 @@ async def test_a_zombie_member_is_fenced_and_counts_stay_exact(
     group = unique("group")
     flow = Flow(main, 6000, rate=400)
     producing = asyncio.create_task(flow.run(deadline_s=300))
-    env = {"SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS), "BATCH_MAX_RECORDS": "50",
-           "LOG_LEVEL": os.environ.get("FENCING_LOG_LEVEL", "WARNING")}
-    zombie = consumer_service(database_url, main, dlq, group, **env).start()
-    other = consumer_service(database_url, main, dlq, group, **env)
+    level = os.environ.get("FENCING_LOG_LEVEL", "WARNING")
+    zombie, other = (consumer_service(database_url, main, dlq, group,
+                                      SESSION_TIMEOUT_MS=str(SESSION_TIMEOUT_MS),
+                                      BATCH_MAX_RECORDS="50", LOG_LEVEL=level)
+                     for _ in range(2))
+    zombie.start()
     try:
         await wait_processed(database_url, main, 300, timeout=90)
         assert zombie.proc is not None
