@@ -28,12 +28,17 @@ from service_kit.telemetry import instrument_app
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
+IDLE_IN_TRANSACTION_MS = 15_000
 
 
 def create_app(settings: Settings, *,
                after_db_commit: Callable[[], None] | None = None) -> FastAPI:
     """`after_db_commit` is a test hook (crash injection between the two commits)."""
-    engine = make_engine(settings)
+    # A frozen member (GC pause, SIGSTOP) must not hold its row locks for ever: the server
+    # ends a transaction idle for longer than this, so the new owner's claim goes through.
+    # Longer than the dead-letter publish a transaction may wait for.
+    engine = make_engine(settings, server_settings={
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)})
     store = PostgresEffects(engine, settings.kafka_group_id, settings.claim_stale_s)
     consumer = NotificationConsumer(settings, store, AioKafkaLink(settings),
                                     after_db_commit=after_db_commit)

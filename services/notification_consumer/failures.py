@@ -57,6 +57,8 @@ def _own_verdict(exc: BaseException) -> bool | None:
     if isinstance(exc, asyncpg.PostgresError):
         state = getattr(exc, "sqlstate", None) or ""
         return state.startswith(_TRANSIENT_SQLSTATES)
+    if isinstance(exc, asyncpg.exceptions._base.InternalClientError):
+        return True  # the connection's protocol state is broken (e.g. the server ended it)
     if isinstance(exc, asyncpg.InterfaceError):
         # asyncpg's client-side DataError (a parameter it cannot encode) is an InterfaceError
         # and a ValueError: the value's fault. Other interface errors are about the connection.

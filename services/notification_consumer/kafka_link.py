@@ -15,7 +15,7 @@ from payment_events.codec import KafkaRecord
 from service_kit.errors import PublishFailed
 from service_kit.kafka import client_options, stop_client
 
-SEND_TIMEOUT_S = 15.0
+SEND_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 5.0
 
 

@@ -5,6 +5,7 @@ A partition whose claim fails (database down) or is refused (a newer generation 
 is paused, so it cannot block the others, and its claim is retried every few seconds.
 """
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -29,6 +30,7 @@ class Ownership:
         self.fence = Fence(-1, "")
         self.unclaimed: set[TopicPartition] = set()
         self._last_try = 0.0
+        self._claiming = asyncio.Lock()
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         metrics.REBALANCES.inc()
@@ -63,19 +65,29 @@ class Ownership:
             await self.claim()
 
     async def claim(self) -> None:
-        self._last_try = time.monotonic()
+        # One claim at a time: a retried claim still in flight when a new assignment arrives
+        # must not pause or resume partitions of the new assignment with its stale answer.
+        async with self._claiming:
+            fence = self.fence
+            self._last_try = time.monotonic()
+            wanted = sorted(self.unclaimed & self.owner.link.assignment())
+            self.unclaimed = set(wanted)
+            if not wanted:
+                return
+            try:
+                stored = await self.owner.store.claim(wanted, fence)
+            except Exception as exc:  # noqa: BLE001 - retried by the loop; paused meanwhile
+                log.warning("could not claim partitions", extra={"error": repr(exc)[:300]})
+                self.owner.state.problem("store", f"claim failed: {exc!r}")
+                if fence == self.fence:
+                    self.owner.link.pause(set(wanted))
+                return
+            if fence != self.fence:
+                return  # a newer assignment claims for itself
+            await self._apply(wanted, stored)
+
+    async def _apply(self, wanted: list[TopicPartition], stored: dict[int, int | None]) -> None:
         link = self.owner.link
-        wanted = sorted(self.unclaimed & link.assignment())
-        self.unclaimed = set(wanted)
-        if not wanted:
-            return
-        try:
-            stored = await self.owner.store.claim(wanted, self.fence)
-        except Exception as exc:  # noqa: BLE001 - retried by the loop; paused meanwhile
-            log.warning("could not claim partitions", extra={"error": repr(exc)[:300]})
-            self.owner.state.problem("store", f"claim failed: {exc!r}")
-            link.pause(set(wanted))
-            return
         got = {tp for tp in wanted if tp.partition in stored}
         for tp in got:
             # Every claimed partition is sought, so records fetched before the claim can
@@ -88,7 +100,9 @@ class Ownership:
         link.resume(got)
         link.pause(set(wanted) - got)
         self.unclaimed -= got
+        if got:
+            self.owner.state.clear("store")
         log.info("partitions claimed", extra={
             "generation": self.fence.generation, "claimed": sorted(tp.partition for tp in got),
             "refused": sorted(tp.partition for tp in set(wanted) - got),
-            "resume_at": {tp.partition: stored[tp.partition] for tp in got}})
+            "resume_at": {str(tp.partition): stored[tp.partition] for tp in got}})

@@ -18,7 +18,8 @@ from service_kit.settings import CommonSettings
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
 
 
-def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> AsyncEngine:
+def make_engine(settings: CommonSettings, *, pool_size: int | None = None,
+                server_settings: dict[str, str] | None = None) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=pool_size or settings.db_pool_size,
@@ -28,7 +29,7 @@ def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> As
         connect_args={
             "timeout": settings.db_connect_timeout_s,
             "command_timeout": 30,
-            "server_settings": {"timezone": "UTC"},
+            "server_settings": {"timezone": "UTC", **(server_settings or {})},
         },
     )
 

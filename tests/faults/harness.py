@@ -100,7 +100,7 @@ async def _queued(p: Any, topic: str, value: bytes, key: bytes | None,
     await p.send(topic, value=value, key=key, headers=headers)
 
 
-def consumer_service(database_url: str, topic: str, dlq: str, group: str,
+def consumer_service(database_url: str, topic: str, dlq: str, group: str, *,
                      argv: list[str] | None = None, **env: str) -> Service:
     return Service("notification-consumer", {
         "DATABASE_URL": database_url, "KAFKA_TOPIC": topic, "KAFKA_DLQ_TOPIC": dlq,

@@ -102,7 +102,7 @@ async def test_crash_between_database_commit_and_kafka_commit(
     group = unique("group")
     flow = Flow(main, 1500, rate=3000)
     await flow.run()
-    crashing = consumer_service(database_url, main, dlq, group, CRASHING_CONSUMER,
+    crashing = consumer_service(database_url, main, dlq, group, argv=CRASHING_CONSUMER,
                                 FAULT_EXIT_AFTER_DB_COMMITS="3").start()
     try:
         assert crashing.proc is not None

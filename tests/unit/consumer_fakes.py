@@ -54,6 +54,7 @@ class FakeStore:
         self.healthy = True
         self.fail: Callable[[BatchPlan], BaseException | None] = lambda plan: None
         self.claim_error: BaseException | None = None
+        self.claim_gate: asyncio.Event | None = None  # when set, claims wait for it
         self.writes = 0
 
     async def write(self, plan: BatchPlan, fence: Fence, publish: PublishLetters) -> WriteOutcome:
@@ -94,6 +95,8 @@ class FakeStore:
 
     async def claim(self, partitions: Sequence[TopicPartition],
                     fence: Fence) -> dict[int, int | None]:
+        if self.claim_gate is not None:
+            await self.claim_gate.wait()
         if self.claim_error is not None:
             raise self.claim_error
         got: dict[int, int | None] = {}

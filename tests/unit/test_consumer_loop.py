@@ -317,3 +317,21 @@ async def test_health_reports_owned_partitions_and_time_since_commit() -> None:
         assert health.assigned == (0, 1) and set(health.since_commit) == {1}
         await link.rebalance({TopicPartition(TOPIC, 0)}, Fence(2, "member-1"))
         assert consumer.health().since_commit == {}
+
+
+async def test_a_stale_claim_answering_after_a_new_assignment_does_not_pause_it() -> None:
+    store, link = FakeStore(), FakeLink()
+    async with running(store, link) as consumer:
+        await until(lambda: (TOPIC, 0) in store.offsets)
+        store.offsets[(TOPIC, 0)] = (None, 2, "member-2")  # we were expelled
+        _, value, headers = event_value()
+        link.produce(value, headers=headers)
+        await until(lambda: TP0 in link.paused)  # fenced
+        store.claim_gate = asyncio.Event()
+        await until(lambda: consumer.ownership._claiming.locked())  # a retry in flight
+        rebalance = asyncio.create_task(link.rebalance({TP0}, Fence(3, "member-1")))
+        await asyncio.sleep(0.01)
+        store.claim_gate.set()
+        await rebalance
+        await until(lambda: store.stored(0) == 1)
+        assert TP0 not in link.paused

@@ -34,6 +34,7 @@ def wrapped(error: BaseException) -> BaseException:
     asyncpg.exceptions.CannotConnectNowError("starting up"),
     asyncpg.exceptions.TooManyConnectionsError("too many"),
     asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+    asyncpg.exceptions._base.InternalClientError("cannot switch to state 12"),
     ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
     TimeoutError("timed out"),
     OSError(errno.ECONNRESET, "reset"),
