@@ -14,11 +14,14 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import Check, database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 from transaction_api import routes
 from transaction_api.accept import Payments
+from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.group_commit import GroupCommitter
+from transaction_api.lineage import router as lineage_router
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
 from transaction_api.relay import run_relay
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # One router per resource; a new resource adds its router here.
-RESOURCE_ROUTERS: list[APIRouter] = [routes.router]
+RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_router]
 
 
 def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
@@ -46,6 +49,7 @@ def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
         app.include_router(router)
     app.include_router(ops_router(checks, required))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "transaction-api")
     return app
 
 

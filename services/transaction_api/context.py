@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service_kit.auth import ApiKeys
 from service_kit.problems import Problem
@@ -26,6 +27,15 @@ async def get_context(request: Request) -> ApiContext:
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
+
+
+async def get_engine(request: Request) -> AsyncEngine:
+    """The SQLAlchemy engine, for the read-only resources (reconciliation, lineage)."""
+    engine: AsyncEngine = request.app.state.engine
+    return engine
+
+
+Engine = Annotated[AsyncEngine, Depends(get_engine)]
 
 
 async def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:

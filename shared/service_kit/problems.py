@@ -1,6 +1,7 @@
 """RFC 9457 problem details: every error either service returns is `application/problem+json`."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -34,6 +35,7 @@ _TITLES = {
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -192,3 +194,18 @@ def document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ErrorMap = dict[type[Exception], Callable[[Exception], Problem]]
+
+
+def install_error_map(app: FastAPI, mapping: ErrorMap) -> None:
+    """Register one handler per error type: the single place a service turns the errors it
+    raises (a bad cursor, a store outage, ...) into problem documents."""
+    for error_type, to_problem in mapping.items():
+        def handler_for(convert: Callable[[Exception], Problem]) -> Any:
+            async def handler(request: Request, exc: Exception) -> JsonResponse:
+                return problem_response(convert(exc), request.url.path)
+            return handler
+
+        app.add_exception_handler(error_type, handler_for(to_problem))

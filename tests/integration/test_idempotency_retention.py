@@ -2,9 +2,7 @@
 
 from datetime import timedelta
 
-import asyncpg
-
-from tests.support import api_app, in_process, payment, unique
+from tests.support import api_app, connection, db_value, in_process, payment, unique
 from transaction_api.retention import expire_idempotency_keys
 
 
@@ -26,22 +24,18 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
         kept = await api.get(f"/payments/{first['event_id']}")
     assert fresh["event_id"] != first["event_id"]
     assert kept.status_code == 200
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
-            key) == 1
-    finally:
-        await conn.close()
+    assert await db_value(
+        database_url,
+        "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
+        key) == 1
 
 
 async def test_expiry_works_through_many_batches_and_keeps_fresh_keys(database_url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     scope = unique("scope")
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
     engine = create_async_engine(database_url)
-    try:
+    async with connection(database_url) as conn:
         await conn.execute("""
             INSERT INTO transaction_api.payment_requests (event_id, scope, idempotency_key,
                 request_hash, payer_id, payee_id, amount, currency, event_key, event_value,
@@ -54,8 +48,6 @@ async def test_expiry_works_through_many_batches_and_keeps_fresh_keys(database_u
                                    "transaction_api.payment_requests WHERE scope = $1", scope)
         rows = await conn.fetchval("SELECT count(*) FROM transaction_api.payment_requests "
                                    "WHERE scope = $1", scope)
-    finally:
-        await engine.dispose()
-        await conn.close()
+    await engine.dispose()
     assert expired >= 12  # three batches of five, stopped by a short one
     assert keys == 3 and rows == 15  # the fresh keys stay, every payment stays

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-import jsonschema  # type: ignore[import-untyped]
+import jsonschema
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
