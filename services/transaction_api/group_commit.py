@@ -9,6 +9,7 @@ ON CONFLICT DO NOTHING and the caller looks up the earlier request itself.
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ class _Row:
     values: tuple[Any, ...]
     outcome: "asyncio.Future[bool]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
+    # The caller's context (its trace): a batch's statement runs in its first row's, so the
+    # database span of a lone request is a child of that request's span.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
 
 class GroupCommitter:
@@ -92,7 +96,7 @@ class GroupCommitter:
 
     async def _write(self, batch: list[_Row]) -> None:
         try:
-            inserted = await self._insert(batch)
+            inserted = await asyncio.create_task(self._insert(batch), context=batch[0].context)
         except Exception as exc:  # noqa: BLE001 - each caller gets its own outcome
             if len(batch) == 1 or is_transient(exc):
                 for row in batch:
@@ -101,7 +105,8 @@ class GroupCommitter:
             # One row the database refuses must not fail its neighbours: one by one.
             for row in batch:
                 try:
-                    _settle(row, bool(await self._insert([row])))
+                    _settle(row, bool(await asyncio.create_task(self._insert([row]),
+                                                                context=row.context)))
                 except Exception as row_exc:  # noqa: BLE001 - handed to that row's caller
                     _settle(row, row_exc)
             return
