@@ -32,7 +32,7 @@ _FILL = """
 
 
 async def measure_expiry(database_url: str, expired: int = 100_000,
-                         fresh: int = 200_000, batch_size: int = 5_000) -> dict[str, Any]:
+                         fresh: int = 200_000, batch_size: int = 1_000) -> dict[str, Any]:
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url, SCHEMA)  # runs its own loop
     conn = await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=10)
     engine = make_engine(CommonSettings(database_url=database_url))

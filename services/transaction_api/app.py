@@ -20,6 +20,7 @@ from transaction_api.accept import Payments
 from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
+from transaction_api.group_commit import GroupCommitter
 from transaction_api.lineage import router as lineage_router
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
@@ -59,13 +60,17 @@ def create_app(settings: Settings) -> FastAPI:
     statements = StatementPool(settings, lock_timeout_s=settings.idempotency_lock_timeout_s)
     # The relay leaves a new row alone while the request path may still be publishing it.
     relay_grace = timedelta(seconds=settings.publish_timeout_s + 1.0)
-    store = PostgresRequestStore(statements, marker.mark, relay_grace)
+    committer = (GroupCommitter(statements, writers=settings.group_commit_writers)
+                 if settings.group_commit_writers else None)
+    store = PostgresRequestStore(statements, marker.mark, relay_grace, committer)
     context = ApiContext(Payments(store, publisher, settings.publish_timeout_s),
                          ApiKeys(settings.api_keys), settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await statements.start()
+        if committer is not None:
+            committer.start()
         publisher.start()
         marker.start()
         relay = asyncio.create_task(run_relay(engine, publisher, settings), name="relay")
@@ -79,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
             relay.cancel()
             with suppress(asyncio.CancelledError):
                 await relay
+            if committer is not None:
+                await committer.stop()
             await marker.stop()
             await publisher.stop()
             await statements.close()

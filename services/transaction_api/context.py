@@ -1,5 +1,6 @@
 """What a request handler needs, built once by the composition root, as `Annotated`
-dependencies the routers share."""
+dependencies the routers share. All `async def`: FastAPI runs a plain `def` dependency in a
+thread pool, a thread hop per request."""
 
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ class ApiContext:
     max_body_bytes: int
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
     context: ApiContext = request.app.state.context
     return context
 
@@ -28,7 +29,7 @@ def get_context(request: Request) -> ApiContext:
 Context = Annotated[ApiContext, Depends(get_context)]
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """The SQLAlchemy engine, for the read-only resources (reconciliation, lineage)."""
     engine: AsyncEngine = request.app.state.engine
     return engine
@@ -37,7 +38,7 @@ def get_engine(request: Request) -> AsyncEngine:
 Engine = Annotated[AsyncEngine, Depends(get_engine)]
 
 
-def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:
     if not ctx.api_keys.enabled:
         return ANONYMOUS
     scope = ctx.api_keys.scope_for(authorization)
@@ -53,7 +54,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):

@@ -21,6 +21,7 @@ from service_kit.errors import (
     IdempotencyKeyReused,
     TransientStoreError,
 )
+from transaction_api.group_commit import GroupCommitter
 from transaction_api.ports import PaymentView, StoredRequest
 
 T = "transaction_api.payment_requests"
@@ -64,8 +65,9 @@ class PostgresRequestStore:
     """RequestStore (ports.py) on PostgreSQL."""
 
     def __init__(self, pool: StatementPool, mark: Callable[[UUID], None],
-                 relay_grace: timedelta) -> None:
+                 relay_grace: timedelta, committer: GroupCommitter | None = None) -> None:
         self._pool = pool
+        self._committer = committer
         self._mark = mark  # PublishedMarker.mark: batched, off the request path
         # The relay leaves a new row alone this long: the request path is publishing it.
         self._relay_grace = relay_grace
@@ -75,16 +77,16 @@ class PostgresRequestStore:
         """A concurrent twin blocks on the unique index until the first insert commits, then
         finds that row: every caller gets the first request's event id, one row exists."""
         headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
-        async with store_errors(), self._pool.acquire() as conn:
+        values = (event.event_id, scope, idempotency_key, request_hash, event.payer_id,
+                  event.payee_id, event.amount, event.currency, event.description, record.key,
+                  record.value, headers, event.occurred_at,
+                  event.occurred_at + self._relay_grace)
+        async with store_errors():
             for _ in range(3):  # the twin's key may expire between the two statements: retry
-                inserted = await conn.fetchval(
-                    _INSERT, event.event_id, scope, idempotency_key, request_hash,
-                    event.payer_id, event.payee_id, event.amount, event.currency,
-                    event.description, record.key, record.value, headers, event.occurred_at,
-                    event.occurred_at + self._relay_grace)
-                if inserted is not None:
+                if await self._insert(values):
                     return StoredRequest(event.event_id, event.occurred_at, False, False)
-                row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
+                async with self._pool.acquire() as conn:
+                    row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
                 if row is not None:
                     break
             else:
@@ -92,6 +94,12 @@ class PostgresRequestStore:
         if row["request_hash"] != request_hash:
             raise IdempotencyKeyReused()
         return StoredRequest(row["event_id"], row["created_at"], row["published"], True)
+
+    async def _insert(self, values: tuple[object, ...]) -> bool:
+        if self._committer is not None:
+            return await self._committer.insert(values)
+        async with self._pool.acquire() as conn:
+            return await conn.fetchval(_INSERT, *values) is not None
 
     async def get(self, event_id: UUID) -> PaymentView | None:
         async with store_errors(), self._pool.acquire() as conn:

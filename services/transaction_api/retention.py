@@ -22,7 +22,7 @@ _EXPIRE = text(f"""
 
 
 async def expire_idempotency_keys(engine: AsyncEngine, retention: timedelta, *,
-                                  batch_size: int = 5_000, max_batches: int = 200) -> int:
+                                  batch_size: int = 1_000, max_batches: int = 1_000) -> int:
     """Forget keys older than `retention`, one short transaction per batch; returns how many.
     Bounded per call (`max_batches`); whatever is left waits for the next call."""
     cutoff = datetime.now(UTC) - retention

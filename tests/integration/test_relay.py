@@ -87,8 +87,10 @@ async def test_refused_rows_do_not_block_healthy_rows_and_the_gauges_follow(
     assert all(r["published_at"] is None and r["publish_attempts"] >= 1 for r in rows)
     assert all("MessageSizeTooLarge" in r["last_publish_error"] for r in rows), rows[0]
     assert all(r["next_attempt_at"] > old for r in rows)  # each waits its own backoff
-    published = await read_topic(topics[0], 3)
-    assert {UUID(dict(m.headers)["ce_id"].decode()) for m in published} == set(healthy)
+    # Marked published only after Kafka's ack, so all three are in the topic by now (with
+    # whatever else of the shared test database the relay found unpublished).
+    published = await read_topic(topics[0], 10_000, timeout=5)
+    assert set(healthy) <= {UUID(dict(m.headers)["ce_id"].decode()) for m in published}
 
 
 async def test_the_relay_publishes_the_owner_scope_it_was_accepted_with(
