@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
-	cluster-down cluster-infra-up test-cluster chaos
+	cluster-down cluster-infra-up test-cluster chaos browser \
+	compose-test
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -37,13 +38,16 @@ infra-down: ## stop Kafka + PostgreSQL (data stays)
 	@deploy/local/infra-down.sh
 
 up: install $(UP_INFRA) ## everything: Kafka, PostgreSQL and both services, in the background
-	@deploy/local/services.sh up
+	@WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} deploy/local/services.sh up
 	@deploy/local/prometheus.sh up || true
 	@echo
-	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
-	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
-	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:9090   (alerts: /alerts)"; fi
+	@echo "  transaction API        http://127.0.0.1:$${API_PORT:-8000}   (docs: /docs)"
+	@echo "  notification consumer  http://127.0.0.1:$${CONSUMER_PORT:-8001}   (docs: /docs)"
+	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:$${PROMETHEUS_PORT:-9090}   (alerts: /alerts)"; fi
+	@echo "  operator console       http://127.0.0.1:$${CONSUMER_PORT:-8001}/console/"
 	@echo "  logs                   .local/run/*.log"
+	@echo "  webhooks               WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}: local and private URLs (http too) are allowed"
+	@echo "                         for this local stack only; leave it unset in production"
 	@echo
 	@echo "  try:"
 	@echo "    curl -s -X POST http://127.0.0.1:8000/payments -H 'Content-Type: application/json' \\"
@@ -75,7 +79,10 @@ test-cluster: install ## fault tests on the 3-broker cluster (starts it and Post
 chaos: install ## faults against the running stack (make up [CLUSTER=1]), then reconciliation
 	@CLUSTER=$(CLUSTER) $(PY) deploy/local/chaos.py
 
-test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
+	@deploy/local/chromium.sh
+
+test: install infra-up browser ## the whole test suite against the real Kafka and PostgreSQL
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## unit tests only (no servers)
@@ -85,7 +92,10 @@ lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
 
-bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
+compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
+	@deploy/docker/compose-test.sh
+
+bench: install infra-up ## the benchmarks (20-30 minutes); writes bench/results/latest.md (+ .json)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
 	  else echo "go not found: the Go peers are skipped"; fi

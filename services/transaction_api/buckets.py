@@ -10,17 +10,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.digest import ID_HASH_COLUMN, PAYLOAD_HASH_COLUMN, fold
 from service_kit.db import is_transient
+from service_kit.errors import TransientStoreError
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_instant, parse_window
-from transaction_api.context import ApiContext, get_context
+from transaction_api.context import Engine, get_caller
 from transaction_api.requests import T
-from transaction_api.routes import caller_scope
 
-router = APIRouter(tags=["reconciliation"], dependencies=[Depends(caller_scope)])
-Context = Annotated[ApiContext, Depends(get_context)]
+router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
 LONGEST = timedelta(days=7)
 MAX_BUCKET_ROWS = 200_000
 
@@ -42,22 +42,21 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
 
 
-async def _read(ctx: ApiContext, query: Any, params: dict[str, Any]) -> list[Any]:
+async def _read(engine: AsyncEngine, query: Any, params: dict[str, Any]) -> list[Any]:
     try:
-        async with ctx.engine.connect() as conn:
+        async with engine.connect() as conn:
             return list((await conn.execute(query, params)).all())
     except Exception as exc:
         if is_transient(exc):
-            raise Problem(503, "payment store unavailable, retry later",
-                          headers={"Retry-After": "2"}) from exc
+            raise TransientStoreError("payment store unavailable") from exc
         raise
 
 
 @router.get("/outbox/buckets", responses=_problems(400, 401, 503),
             summary="Per-minute counts and order-independent digests of accepted payments")
-async def buckets(ctx: Context, since: Instant = None, until: Instant = None) -> dict[str, Any]:
+async def buckets(engine: Engine, since: Instant = None, until: Instant = None) -> dict[str, Any]:
     start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
-    rows = await _read(ctx, _BUCKETS, {"since": start, "until": end})
+    rows = await _read(engine, _BUCKETS, {"since": start, "until": end})
     return {"since": start.isoformat(), "until": end.isoformat(), "buckets": [
         {"minute": r.minute.isoformat(), "count": r.n, "digest": fold(r.ids),
          "payload_digest": fold(r.payloads)} for r in rows]}
@@ -65,13 +64,13 @@ async def buckets(ctx: Context, since: Instant = None, until: Instant = None) ->
 
 @router.get("/outbox/buckets/{minute}", responses=_problems(400, 401, 503),
             summary="One minute's accepted payments: event id, payload hash, published or not")
-async def bucket(ctx: Context,
+async def bucket(engine: Engine,
                  minute: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
     start = parse_instant(minute, "minute")
     if start.second or start.microsecond:
         raise Problem(400, "minute must be the start of a minute, e.g. 2026-11-26T12:34:00Z",
                       field="minute")
-    rows = await _read(ctx, _BUCKET, {"since": start, "until": start + timedelta(minutes=1)})
+    rows = await _read(engine, _BUCKET, {"since": start, "until": start + timedelta(minutes=1)})
     return {"minute": start.isoformat(), "truncated": len(rows) == MAX_BUCKET_ROWS, "events": [
         {"event_id": str(r.event_id), "payload_hash": fold(r.payload_hash),
          "accepted_at": _iso(r.created_at), "published_at": _iso(r.published_at)}

@@ -18,9 +18,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics
 from tests.databases import fresh_database
-from tests.faults.harness import assert_exactly_once, db
+from tests.faults.harness import assert_exactly_once
 from tests.processes import Service
-from tests.support import BOOTSTRAP, end_offsets, payment, unique, wait_until
+from tests.support import BOOTSTRAP, db_value, end_offsets, payment, unique, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NODES = (1, 2, 3)
@@ -160,12 +160,8 @@ async def stack() -> AsyncIterator[Stack]:
 
 
 async def outbox_empty(url: str) -> bool:
-    conn = await db(url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM transaction_api.payment_requests "
-                                       "WHERE published_at IS NULL")) == 0
-    finally:
-        await conn.close()
+    return int(await db_value(url, "SELECT count(*) FROM transaction_api.payment_requests "
+                                   "WHERE published_at IS NULL")) == 0
 
 
 async def balanced_books(s: Stack, load: Load, since: datetime) -> dict[str, Any]:

@@ -20,9 +20,9 @@ def test_openapi_fuzz_finds_no_server_error(
     main, dlq = topics
     env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
            "KAFKA_GROUP_ID": unique("group"), "LOG_LEVEL": "WARNING"}
-    # The consumer's /reconcile reads the API's side: without an API it would answer 503.
+    # The consumer's lineage asks the API; without one it answers 503, which is a server error.
     api = Service("transaction-api", env).start() if script == "notification-consumer" else None
-    service = Service(script, {**env, **({"API_URL": api.url} if api else {})}).start()
+    service = Service(script, {**env, "API_URL": api.url} if api else env).start()
     try:
         if api is not None:
             api.wait_ready()
