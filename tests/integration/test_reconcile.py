@@ -96,8 +96,8 @@ async def test_each_planted_imbalance_is_found_and_named(stack: Any) -> None:
         await conn.execute(f"DELETE FROM {s}.notifications WHERE event_id = $1", lettered)
         await conn.execute(f"DELETE FROM {s}.processed_events WHERE event_id = $1", lettered)
         await conn.execute(f"""INSERT INTO {s}.dead_letters (group_id, topic, partition,
-            "offset", headers, reason, error_class, error_message, attempts, event_id)
-            VALUES ('g', 't', 0, 0, '[]', 'processing_failed', 'X', 'x', 3, $1)""", lettered)
+            "offset", reason, error_class, error_message, attempts, event_id)
+            VALUES ('g', 't', 0, 0, 'processing_failed', 'X', 'x', 3, $1)""", lettered)
         # In flight: accepted a moment ago and not yet published.
         await conn.execute("""INSERT INTO transaction_api.payment_requests (event_id, scope,
             request_hash, payer_id, payee_id, amount, currency, event_key, event_value,
