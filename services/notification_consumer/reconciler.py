@@ -5,9 +5,9 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +15,7 @@ from notification_consumer.config import Settings
 from notification_consumer.lag import LagWindow
 from notification_consumer.reconcile import Report, reconcile
 from notification_consumer.reconcile_sources import ApiBuckets, ApiUnavailable
+from service_kit.auth import ApiKeys
 from service_kit.db import is_transient
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_window
@@ -39,10 +40,10 @@ class Reconciler:
         self.settings = settings
         self.engine = engine
         self.lag = lag
-        key = settings.api_key.get_secret_value() or next(
+        self.api_key = settings.api_key.get_secret_value() or next(
             (k.strip() for k in settings.api_keys.get_secret_value().split(",") if k.strip()),
-            None)
-        self.api = ApiBuckets(settings.api_url, key or None)
+            None) or None
+        self.api = ApiBuckets(settings.api_url, self.api_key)
         self._task: asyncio.Task[None] | None = None
 
     def settle(self) -> timedelta:
@@ -89,10 +90,15 @@ class Reconciler:
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/reconcile", responses={c: PROBLEM_RESPONSE_SCHEMA for c in (400, 503, 504)},
+@router.get("/reconcile", responses={c: PROBLEM_RESPONSE_SCHEMA for c in (400, 401, 503, 504)},
             summary="Accepted vs processed, dead-lettered, in flight, missing, duplicated")
-async def reconcile_window(request: Request, since: Instant = None,
-                           until: Instant = None) -> dict[str, Any]:
+async def reconcile_window(request: Request, since: Instant = None, until: Instant = None,
+                           authorization: Annotated[str | None, Header()] = None
+                           ) -> dict[str, Any]:
+    keys: ApiKeys = request.app.state.context.api_keys
+    if keys.enabled and keys.scope_for(authorization) is None:  # the report names event ids
+        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
+                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
     start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
     reconciler: Reconciler = request.app.state.reconciler
     try:

@@ -12,12 +12,7 @@ from fastapi import APIRouter, Depends, Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from payment_events.digest import (
-    fold,
-    id_hash_sql,
-    payload_hash_sql,
-    payload_text_sql,
-)
+from payment_events.digest import ID_HASH_COLUMN, PAYLOAD_HASH_COLUMN, fold
 from service_kit.db import is_transient
 from service_kit.errors import TransientStoreError
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
@@ -29,17 +24,15 @@ router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
 LONGEST = timedelta(days=7)
 MAX_BUCKET_ROWS = 200_000
 
-_PAYLOAD_HASH = payload_hash_sql(payload_text_sql(
-    "event_id", "payer_id", "payee_id", "amount", "currency", "description", "created_at"))
 _BUCKETS = text(f"""
     SELECT date_trunc('minute', created_at) AS minute, count(*) AS n,
-           sum({id_hash_sql("event_id")}) AS ids,
-           sum({_PAYLOAD_HASH}) AS payloads
+           sum({ID_HASH_COLUMN}) AS ids,
+           sum({PAYLOAD_HASH_COLUMN}) AS payloads
     FROM {T} WHERE created_at >= :since AND created_at < :until
     GROUP BY 1 ORDER BY 1
 """)
 _BUCKET = text(f"""
-    SELECT event_id, {_PAYLOAD_HASH} AS payload_hash, created_at, published_at
+    SELECT event_id, {PAYLOAD_HASH_COLUMN} AS payload_hash, created_at, published_at
     FROM {T} WHERE created_at >= :since AND created_at < :until
     ORDER BY created_at LIMIT {MAX_BUCKET_ROWS}
 """)

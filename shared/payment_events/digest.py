@@ -5,6 +5,10 @@ canonical fields of every payment. Both answer, per minute of event time, a coun
 order-independent sums modulo 2^64: one over a 64-bit hash of each event id, one over a
 64-bit hash of the canonical payload. Equal buckets need no further look; a differing bucket
 is compared id by id. Only PostgreSQL built-ins are used, so the two sides agree across servers.
+
+Each side stores the two hashes in generated columns (its own migration), so a day of
+buckets is a sum over an index, not 100,000 hash computations. The expressions here are
+immutable, as generated columns require; changing them needs a migration on both sides.
 """
 
 MODULUS = 2**64
@@ -24,13 +28,17 @@ def payload_text_sql(event_id: str, payer: str, payee: str, amount: str, currenc
     is equal; the time is whole microseconds since the epoch; a null description is ''."""
     parts = [f"{event_id}::text", payer, payee, f"{amount}::text", currency,
              f"coalesce('=' || {description}, '')",
-             f"(extract(epoch from {occurred_at}) * 1000000)::bigint::text"]
+             f"(extract(epoch from ({occurred_at} AT TIME ZONE 'UTC')) * 1000000)::bigint::text"]
     return f" || {SEPARATOR} || ".join(parts)
 
 
 def payload_hash_sql(payload_text: str) -> str:
     """The payload's signed 64-bit hash."""
     return f"hashtextextended({payload_text}, 0)"
+
+
+ID_HASH_COLUMN = "reconcile_id_hash"
+PAYLOAD_HASH_COLUMN = "reconcile_payload_hash"
 
 
 def fold(total: int | str | None) -> str:

@@ -30,8 +30,10 @@ async def stack(topics: tuple[str, str]) -> AsyncIterator[tuple[str, httpx.Async
 
 
 def _read_api_in_process(consumer: FastAPI, api: FastAPI) -> None:
-    consumer.state.reconciler.api = ApiBuckets(
-        "http://api", None, transport=httpx.ASGITransport(app=api))
+    """The consumer's real client and key, over ASGI instead of a socket."""
+    reconciler = consumer.state.reconciler
+    reconciler.api = ApiBuckets("http://api", reconciler.api_key,
+                                transport=httpx.ASGITransport(app=api))
 
 
 async def _post_and_drain(api: httpx.AsyncClient, url: str, n: int) -> list[str]:
@@ -94,8 +96,8 @@ async def test_each_planted_imbalance_is_found_and_named(stack: Any) -> None:
         await conn.execute(f"DELETE FROM {s}.notifications WHERE event_id = $1", lettered)
         await conn.execute(f"DELETE FROM {s}.processed_events WHERE event_id = $1", lettered)
         await conn.execute(f"""INSERT INTO {s}.dead_letters (group_id, topic, partition,
-            "offset", headers, reason, error_class, error_message, attempts, event_id)
-            VALUES ('g', 't', 0, 0, '[]', 'processing_failed', 'X', 'x', 3, $1)""", lettered)
+            "offset", reason, error_class, error_message, attempts, event_id)
+            VALUES ('g', 't', 0, 0, 'processing_failed', 'X', 'x', 3, $1)""", lettered)
         # In flight: accepted a moment ago and not yet published.
         await conn.execute("""INSERT INTO transaction_api.payment_requests (event_id, scope,
             request_hash, payer_id, payee_id, amount, currency, event_key, event_value,
@@ -129,3 +131,23 @@ async def test_bad_windows_are_400_problems(stack: Any, query: str) -> None:
         assert response.headers["content-type"] == "application/problem+json"
     response = await api.get("/outbox/buckets/2026-11-26T12:00:30Z")
     assert response.status_code == 400 and response.json()["field"] == "minute"
+
+
+async def test_with_api_keys_both_sides_need_one_and_the_consumer_sends_its_first(
+    topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    async with fresh_database() as url:
+        api = api_app(url, main, api_keys="key-one,key-two")
+        consumer = consumer_app(url, main, dlq, reconcile_interval_s=0, api_keys="key-one")
+        async with in_process(api) as api_client, in_process(consumer) as consumer_client:
+            _read_api_in_process(consumer, api)
+            assert (await api_client.get("/outbox/buckets")).status_code == 401
+            assert (await consumer_client.get("/reconcile")).status_code == 401
+            response = await api_client.post("/payments", json=payment(),
+                                              headers={"Authorization": "Bearer key-two"})
+            assert response.status_code == 202
+            report = await consumer_client.get("/reconcile",
+                                               headers={"Authorization": "Bearer key-one"})
+            assert report.status_code == 200, report.text
+            assert report.json()["accepted"] == 1  # the API answered the consumer's key

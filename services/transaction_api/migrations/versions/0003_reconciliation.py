@@ -1,7 +1,7 @@
 """reconciliation: accepted payments by time, for the per-minute buckets
 
 Revision ID: 0003
-Revises: 0001 (0002, API hardening, is not on this branch yet; rechain at merge)
+Revises: 0002
 """
 
 from alembic import op
