@@ -41,17 +41,21 @@ class StatementPool:
     Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
     """
 
-    def __init__(self, settings: CommonSettings, max_size: int | None = None) -> None:
+    def __init__(self, settings: CommonSettings, max_size: int | None = None, *,
+                 lock_timeout_s: float | None = None) -> None:
         self._dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         self._timeout = settings.db_connect_timeout_s
         self._max_size = max_size or settings.db_pool_size
         self._pool: asyncpg.Pool | None = None
+        self._server_settings = {"timezone": "UTC"}
+        if lock_timeout_s is not None:  # a statement waiting longer on a lock fails (55P03)
+            self._server_settings["lock_timeout"] = f"{int(lock_timeout_s * 1000)}ms"
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(
             self._dsn, min_size=0, max_size=self._max_size, timeout=self._timeout,
-            command_timeout=30, server_settings={"timezone": "UTC"}, reset=_keep_session)
+            command_timeout=30, server_settings=self._server_settings, reset=_keep_session)
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:

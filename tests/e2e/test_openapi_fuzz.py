@@ -18,10 +18,14 @@ def test_openapi_fuzz_finds_no_server_error(
     database_url: str, topics: tuple[str, str], script: str
 ) -> None:
     main, dlq = topics
-    service = Service(script, {"DATABASE_URL": database_url, "KAFKA_TOPIC": main,
-                               "KAFKA_DLQ_TOPIC": dlq, "KAFKA_GROUP_ID": unique("group"),
-                               "LOG_LEVEL": "WARNING"}).start()
+    env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
+           "KAFKA_GROUP_ID": unique("group"), "LOG_LEVEL": "WARNING"}
+    # The consumer's lineage asks the API; without one it answers 503, which is a server error.
+    api = Service("transaction-api", env).start() if script == "notification-consumer" else None
+    service = Service(script, {**env, "API_URL": api.url} if api else env).start()
     try:
+        if api is not None:
+            api.wait_ready()
         service.wait_ready()
         st = Path(sys.executable).parent / "schemathesis"
         run = subprocess.run(
@@ -32,4 +36,6 @@ def test_openapi_fuzz_finds_no_server_error(
         )
     finally:
         service.kill()
+        if api is not None:
+            api.kill()
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from notification_consumer import queries
-from notification_consumer.routes import Cursor, Limit, _guard, _problems
+from notification_consumer.dependencies import Cursor, Limit
+from notification_consumer.schemas import problems as _problems
 from notification_consumer.webhooks import signing, ssrf, subscriptions
 from notification_consumer.webhooks.context import Ctx, Owner
 from payment_events.events import ACCOUNT_ID_PATTERN
@@ -86,28 +87,28 @@ async def create(ctx: Ctx, owner: Owner, body: NewSubscription) -> SubscriptionW
     except ssrf.UnsafeTarget as exc:
         raise Problem(422, f"url: {exc}", field="url") from exc
     secret = signing.new_secret()
-    row = await _guard(subscriptions.create(ctx.engine, owner, body.url, body.account_id,
-                                            body.description, secret))
+    row = await subscriptions.create(ctx.engine, owner, body.url, body.account_id,
+                                            body.description, secret)
     return SubscriptionWithSecret(**row, secret=secret)
 
 
 @router.get("", response_model=Subscriptions, responses=_problems(401, 503),
             summary="Your subscriptions")
 async def list_all(ctx: Ctx, owner: Owner) -> Subscriptions:
-    rows = await _guard(subscriptions.list_owned(ctx.engine, owner))
+    rows = await subscriptions.list_owned(ctx.engine, owner)
     return Subscriptions(items=[Subscription(**r) for r in rows])
 
 
 @router.get("/{sub_id}", response_model=Subscription, responses=_problems(401, 404, 503))
 async def read(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
-    return Subscription(**_found(await _guard(subscriptions.get(ctx.engine, owner, sub_id)),
+    return Subscription(**_found(await subscriptions.get(ctx.engine, owner, sub_id),
                                  "subscription"))
 
 
 @router.delete("/{sub_id}", status_code=204, responses=_problems(401, 404, 503),
                summary="Delete a subscription and its pending deliveries")
 async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
-    if not await _guard(subscriptions.delete(ctx.engine, owner, sub_id)):
+    if not await subscriptions.delete(ctx.engine, owner, sub_id):
         raise Problem(404, "no such subscription")
     return Response(status_code=204)
 
@@ -117,15 +118,15 @@ async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
              summary="A new secret; the old one also signs until the grace period ends")
 async def rotate_secret(ctx: Ctx, owner: Owner, sub_id: UUID) -> SubscriptionWithSecret:
     secret = signing.new_secret()
-    row = await _guard(subscriptions.rotate_secret(ctx.engine, owner, sub_id, secret,
-                                                   ctx.settings.webhook_secret_grace_s))
+    row = await subscriptions.rotate_secret(ctx.engine, owner, sub_id, secret,
+                                                   ctx.settings.webhook_secret_grace_s)
     return SubscriptionWithSecret(**_found(row, "subscription"), secret=secret)
 
 
 @router.post("/{sub_id}/enable", response_model=Subscription, responses=_problems(401, 404, 503),
              summary="Re-enable a disabled subscription (its pending deliveries resume)")
 async def enable(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
-    row = await _guard(subscriptions.enable(ctx.engine, owner, sub_id))
+    row = await subscriptions.enable(ctx.engine, owner, sub_id)
     return Subscription(**_found(row, "subscription"))
 
 
@@ -134,9 +135,9 @@ async def enable(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
             summary="Deliveries, newest first, each with every attempt")
 async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
                      cursor: Cursor = None) -> Deliveries:
-    before = await _guard(_decode(cursor))
-    _found(await _guard(subscriptions.get(ctx.engine, owner, sub_id)), "subscription")
-    rows = await _guard(subscriptions.deliveries(ctx.engine, owner, sub_id, limit + 1, before))
+    before = queries.decode_cursor(cursor)
+    _found(await subscriptions.get(ctx.engine, owner, sub_id), "subscription")
+    rows = await subscriptions.deliveries(ctx.engine, owner, sub_id, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
     return Deliveries(items=[Delivery.from_row(r) for r in rows],
@@ -147,11 +148,9 @@ async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
              response_model=Delivery, responses=_problems(401, 404, 503),
              summary="Send a delivery again now (same webhook-id), with a fresh retry window")
 async def redeliver(ctx: Ctx, owner: Owner, sub_id: UUID, delivery_id: DeliveryId) -> Delivery:
-    row = await _guard(subscriptions.redeliver(ctx.engine, owner, sub_id, delivery_id,
-                                               ctx.settings.webhook_retry_window_s))
+    row = await subscriptions.redeliver(ctx.engine, owner, sub_id, delivery_id,
+                                               ctx.settings.webhook_retry_window_s)
     return Delivery.from_row(_found(row, "delivery"))
 
 
-async def _decode(cursor: str | None) -> int | None:
-    return queries.decode_cursor(cursor)
 

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Header, Query
 from sqlalchemy import text
 
 from notification_consumer import queries
-from notification_consumer.routes import AccountId, _problems
+from notification_consumer.dependencies import AccountId
+from notification_consumer.errors import BadCursor
 from notification_consumer.schemas import Notification
+from notification_consumer.schemas import problems as _problems
 from notification_consumer.store import S
 from notification_consumer.webhooks.context import Ctx, Owner, WebhookContext
 from notification_consumer.webhooks.stream import EventStreamResponse, TooManyStreams
@@ -80,7 +82,7 @@ async def stream(ctx: Ctx, owner: Owner, account_id: AccountId = None,
     resume = last_event_id_header or last_event_id
     try:
         cursor = queries.decode_cursor(resume)
-    except queries.BadCursor as exc:
+    except BadCursor as exc:
         raise Problem(400, "Last-Event-ID is not an id this stream sent",
                       field="Last-Event-ID") from exc
     if ctx.hub.clients >= ctx.settings.stream_max_clients:

@@ -28,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/paystream/bench/peers/internal/capped"
 	"github.com/paystream/bench/peers/internal/event"
 	"github.com/paystream/bench/peers/internal/out"
 )
@@ -283,7 +284,8 @@ func main() {
 	group := flag.String("group", "", "consumer group id (default: tuned-drain-<time>, a fresh group)")
 	dbURL := flag.String("database-url", "postgresql://paystream@127.0.0.1:5432/paystream", "PostgreSQL URL")
 	expect := flag.Int("expect", 0, "stop after this many messages (0: only -timeout stops)")
-	timeout := flag.Duration("timeout", 90*time.Second, "stop after this long in any case")
+	timeout := flag.Duration("timeout", 90*time.Second, "stop this long after the first message")
+	joinTimeout := flag.Duration("join-timeout", 60*time.Second, "give up when no message came within this long (group join, first fetch)")
 	batchSize := flag.Int("batch", 500, "most messages in one batch (one transaction)")
 	linger := flag.Duration("linger", 20*time.Millisecond, "after a batch's first message, wait at most this long to fill it")
 	method := flag.String("method", "unnest", "how events reach PostgreSQL: unnest (array parameters) or copy (COPY into a temp table)")
@@ -306,8 +308,9 @@ func main() {
 		*group = "tuned-drain-" + time.Now().Format("20060102T150405.000000000")
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
+	run := capped.New(*joinTimeout, *timeout)
+	defer run.Stop()
+	ctx := run.Ctx
 	start := time.Now()
 
 	conn, err := pgx.Connect(ctx, *dbURL)
@@ -358,7 +361,7 @@ loop:
 		t0 := time.Now()
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			if !errors.Is(err, context.DeadlineExceeded) {
+			if !capped.Ended(err) && ctx.Err() == nil {
 				runErr = err
 			}
 			log.Printf("stopped after %d messages: %v", c.messages, err)
@@ -366,6 +369,7 @@ loop:
 		}
 		if first.IsZero() {
 			first = time.Now()
+			run.First()
 			log.Printf("first message after %.2fs", first.Sub(start).Seconds())
 		}
 		batch = append(batch, m)

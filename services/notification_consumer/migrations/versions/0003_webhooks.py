@@ -2,14 +2,14 @@
 deliveries and fence the live stream
 
 Revision ID: 0003
-Revises: 0001 (helper "consumer"'s 0002 is not on main yet; the lead rechains at merge)
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -22,9 +22,6 @@ STREAM_FENCE_LOCK = 7_245_015
 
 
 def upgrade() -> None:
-    # Helper "consumer"'s migration 0002 adds the same nullable column (the accepting API key's
-    # scope, from the ce_ownerscope header); IF NOT EXISTS keeps both orders working.
-    op.execute(f"ALTER TABLE {S}.processed_events ADD COLUMN IF NOT EXISTS owner_scope text")
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.Uuid(), primary_key=True,
