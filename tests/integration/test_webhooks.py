@@ -8,9 +8,11 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+from pydantic import SecretStr
 
 from notification_consumer.webhooks import sender, signing
 from notification_consumer.webhooks.outbox import Claimed
+from service_kit.auth import ApiKeys
 from tests.support import consumer_app, in_process, unique, wait_until
 from tests.webhook_receiver import Receiver
 from tests.webhooks_support import (
@@ -191,3 +193,35 @@ async def test_send_time_check_refuses_a_private_target_and_sends_nothing() -> N
     assert loopback.error is not None and "127.0.0.1, a loopback address" in loopback.error
     assert allowed.ok and len(receiver.attempts) == 1  # only the allowed attempt arrived
     assert receiver.attempts[0].verified_with == [0]
+
+
+async def test_a_key_without_account_gets_every_notification_of_its_own_payments_only(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    keys = ApiKeys(SecretStr("key-one,key-two"))
+    mine, theirs = keys.scope_for("Bearer key-one"), keys.scope_for("Bearer key-two")
+    receiver = Receiver()
+    app = consumer_app(database_url, main, dlq, **FAST, api_keys="key-one,key-two")
+    async with receiver.running(), in_process(app) as consumer:
+        created = await consumer.post("/webhooks", json={"url": receiver.url},
+                                      headers={"Authorization": "Bearer key-one"})
+        sub = created.json()
+        receiver.secrets = [sub["secret"]]
+        try:
+            own = await produce_for(main, unique("a"), 2, owner_scope=mine)
+            await produce_for(main, unique("b"), 2, owner_scope=theirs)
+            await produce_for(main, unique("c"), 1)  # accepted without a key
+            own += await produce_for(main, unique("d"), 1, owner_scope=mine)  # the sentinel
+
+            async def six() -> list[dict[str, Any]] | None:
+                rows = await deliveries(database_url, sub["id"])
+                return rows if len(rows) == 6 and all(
+                    r["state"] == "delivered" for r in rows) else None
+
+            await wait_until(six, 60, what="6 deliveries")
+            got = sorted((p["data"]["event_id"], p["data"]["kind"])
+                         for p in receiver.delivered.values())
+            assert got == sorted((str(e), k) for e in own for k in ("debit", "credit"))
+        finally:
+            await delete_subscriptions(database_url, [sub["id"]])
