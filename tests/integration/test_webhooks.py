@@ -1,10 +1,18 @@
 """Webhooks against the real servers: a receiver on 127.0.0.1 that fails and hangs, checked
 with the `standardwebhooks` package; the delivery rows and attempt log counted in PostgreSQL."""
 
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import httpx
+from pydantic import SecretStr
 
+from notification_consumer.webhooks import sender, signing
+from notification_consumer.webhooks.outbox import Claimed
+from service_kit.auth import ApiKeys
 from tests.support import consumer_app, in_process, unique, wait_until
 from tests.webhook_receiver import Receiver
 from tests.webhooks_support import (
@@ -161,3 +169,59 @@ async def test_registration_refuses_private_addresses_by_default(
             assert response.status_code == 422, url
             assert response.json()["field"] == "url" and why in response.json()["detail"], url
         assert (await consumer.get("/webhooks")).json()["items"] == []
+
+
+async def test_send_time_check_refuses_a_private_target_and_sends_nothing() -> None:
+    """A subscription made while private targets were allowed is refused at send time once
+    they are not: the check runs on every attempt, before any connection."""
+    receiver = Receiver(secrets=[signing.new_secret()])
+    job = Claimed(1, uuid4(), 1, datetime.now(UTC), None, uuid4(), receiver.url,
+                  receiver.secrets, {"id": 1, "event_id": uuid4(), "account_id": "a",
+                                     "kind": "debit", "amount": Decimal("1.00"),
+                                     "currency": "EUR", "counterparty_id": "b",
+                                     "created_at": datetime.now(UTC)})
+    async with receiver.running(), httpx.AsyncClient() as client:
+        refused = await sender.attempt(client, job, allow_private=False, timeout_s=2,
+                                       excerpt_bytes=100)
+        https = replace(job, url=receiver.url.replace("http:", "https:"))
+        loopback = await sender.attempt(client, https, allow_private=False, timeout_s=2,
+                                        excerpt_bytes=100)
+        allowed = await sender.attempt(client, job, allow_private=True, timeout_s=2,
+                                       excerpt_bytes=100)
+    assert refused.error is not None and refused.error.startswith("refused")
+    assert "only https" in refused.error and refused.status_code is None
+    assert loopback.error is not None and "127.0.0.1, a loopback address" in loopback.error
+    assert allowed.ok and len(receiver.attempts) == 1  # only the allowed attempt arrived
+    assert receiver.attempts[0].verified_with == [0]
+
+
+async def test_a_key_without_account_gets_every_notification_of_its_own_payments_only(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    keys = ApiKeys(SecretStr("key-one,key-two"))
+    mine, theirs = keys.scope_for("Bearer key-one"), keys.scope_for("Bearer key-two")
+    receiver = Receiver()
+    app = consumer_app(database_url, main, dlq, **FAST, api_keys="key-one,key-two")
+    async with receiver.running(), in_process(app) as consumer:
+        created = await consumer.post("/webhooks", json={"url": receiver.url},
+                                      headers={"Authorization": "Bearer key-one"})
+        sub = created.json()
+        receiver.secrets = [sub["secret"]]
+        try:
+            own = await produce_for(main, unique("a"), 2, owner_scope=mine)
+            await produce_for(main, unique("b"), 2, owner_scope=theirs)
+            await produce_for(main, unique("c"), 1)  # accepted without a key
+            own += await produce_for(main, unique("d"), 1, owner_scope=mine)  # the sentinel
+
+            async def six() -> list[dict[str, Any]] | None:
+                rows = await deliveries(database_url, sub["id"])
+                return rows if len(rows) == 6 and all(
+                    r["state"] == "delivered" for r in rows) else None
+
+            await wait_until(six, 60, what="6 deliveries")
+            got = sorted((p["data"]["event_id"], p["data"]["kind"])
+                         for p in receiver.delivered.values())
+            assert got == sorted((str(e), k) for e in own for k in ("debit", "credit"))
+        finally:
+            await delete_subscriptions(database_url, [sub["id"]])

@@ -169,6 +169,15 @@ async def record(engine: AsyncEngine, results: list[Result],
             counts[res.job.subscription_id] = (reset, add + 1, error[:300])
     o = [r.outcome for r in results]
     async with engine.begin() as conn:
+        # Subscriptions before deliveries, in id order: the order DELETE (which cascades to
+        # the deliveries) and other replicas take them in, so no two transactions deadlock.
+        await conn.execute(text(f"""
+            SELECT 1 FROM {S}.webhook_subscriptions WHERE id = ANY(CAST(:subs AS uuid[]))
+            ORDER BY id FOR NO KEY UPDATE"""), {"subs": list(counts)})
+        await conn.execute(_COUNT_FAILURES, {
+            "subs": list(counts), "resets": [c[0] for c in counts.values()],
+            "adds": [c[1] for c in counts.values()], "whys": [c[2] for c in counts.values()],
+            "limit": disable_after})
         rows = (await conn.execute(_RECORD, {
             "ids": [r.job.delivery_id for r in results],
             "attempts": [r.job.attempt for r in results], "urls": [r.job.url for r in results],
@@ -176,10 +185,6 @@ async def record(engine: AsyncEngine, results: list[Result],
             "latencies": [x.latency_ms for x in o], "excerpts": [x.excerpt for x in o],
             "errors": [x.error for x in o], "states": [r.state for r in results],
             "retries": [r.retry_in_s or 0.0 for r in results]})).all()
-        await conn.execute(_COUNT_FAILURES, {
-            "subs": list(counts), "resets": [c[0] for c in counts.values()],
-            "adds": [c[1] for c in counts.values()], "whys": [c[2] for c in counts.values()],
-            "limit": disable_after})
     return {row.id: dict(row._mapping) for row in rows}
 
 

@@ -70,7 +70,7 @@ async def _events(ctx: WebhookContext, owner: str | None, account_id: str | None
                 yield ": heartbeat\n\n"
 
 
-@router.get("/notifications/stream", response_class=EventStreamResponse,
+@router.get("/notifications/stream", response_class=EventStreamResponse, status_code=200,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "Server-Sent Events, `event: notification`"},
                        **_problems(400, 401, 503)},
