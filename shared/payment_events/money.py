@@ -56,8 +56,8 @@ def check_amount(amount: Decimal, currency: str) -> None:
         raise InvalidMoney("amount must be greater than 0")
     if amount > MAX_AMOUNT:
         raise InvalidMoney(f"amount must not exceed {MAX_AMOUNT}")
-    # quantize, not as_tuple(): the check runs for every consumed event, and as_tuple()
-    # builds a named tuple each time (a tenth of the consumer's CPU in a profile).
+    # quantize, not as_tuple(): this runs for every consumed event, and as_tuple() allocates
+    # a named tuple per call.
     if amount != amount.quantize(_QUANTA[MINOR_UNITS[currency]], rounding=ROUND_DOWN):
         raise InvalidMoney(
             f"{currency} allows at most {MINOR_UNITS[currency]} decimal places"
