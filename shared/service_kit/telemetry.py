@@ -3,9 +3,10 @@ FastAPI, aiokafka and asyncpg instrumentations.
 
 Spans are recorded when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP), or once
 something asked to receive them (`record_spans_to`, e.g. a test's in-memory exporter).
-Otherwise nothing is exported and only the W3C context flows (tracing.TraceContextMiddleware):
-ids for the logs, the rows and the Kafka headers, without the instrumentations' per-request
-cost, which measured well above the 5% of ingest we allow for it (BENCHMARKS.md).
+Otherwise no SDK provider is installed and only the W3C context flows
+(tracing.TraceContextMiddleware): ids for the logs, the rows and the Kafka headers. Not even
+the provider: FastAPI's own telemetry switches itself on as soon as one is configured, and
+the instrumentations cost far more than the 5% of ingest we allow them (BENCHMARKS.md).
 """
 
 import logging
@@ -62,10 +63,10 @@ def record_spans_to(processor: SpanProcessor) -> None:
 
 def instrument_app(app: FastAPI, service: str) -> None:
     """Server spans for the app's requests, a caller's `traceparent` as their parent."""
-    provider(service)
     if not recording():
         app.add_middleware(TraceContextMiddleware)
         return
+    provider(service)
     asyncpg = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     for instrumentor in (AIOKafkaInstrumentor(), asyncpg):
         if not instrumentor.is_instrumented_by_opentelemetry:
