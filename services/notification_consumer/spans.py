@@ -10,6 +10,7 @@ from opentelemetry.trace import Link, SpanKind
 
 from notification_consumer.processing import BatchPlan, EventRow
 from payment_events.codec import header
+from service_kit.telemetry import recording
 from service_kit.tracing import TraceContext, parse_traceparent
 
 tracer = trace.get_tracer("notification_consumer")
@@ -21,6 +22,9 @@ def _trace_of(row: EventRow) -> TraceContext | None:
 
 @contextmanager
 def batch_span(plan: BatchPlan, topic: str) -> Iterator[None]:
+    if not recording():
+        yield
+        return
     links = [Link(t.span_context()) for t in map(_trace_of, plan.events) if t is not None]
     with tracer.start_as_current_span(f"{topic} process", kind=SpanKind.CONSUMER, links=links,
                                       attributes={"messaging.batch.message_count":
@@ -30,6 +34,8 @@ def batch_span(plan: BatchPlan, topic: str) -> Iterator[None]:
 
 def events_processed(rows: list[EventRow], topic: str, group: str, started_ns: int) -> None:
     """One span per stored event, from the batch's start to now, in the event's own trace."""
+    if not recording():
+        return
     for row in rows:
         parent = _trace_of(row)
         if parent is None:

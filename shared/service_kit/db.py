@@ -36,8 +36,8 @@ def make_engine(settings: CommonSettings, *, pool_size: int | None = None,
 
 class StatementPool:
     """A small asyncpg pool for a request path's single statements: one round trip each,
-    in autocommit. Checking a connection out of SQLAlchemy's pool for them cost about a
-    sixth of the API's throughput (BENCHMARKS.md); everything else uses SQLAlchemy.
+    in autocommit. A statement that needs no session or transaction should not pay for
+    SQLAlchemy's checkout on every request; everything else uses SQLAlchemy.
 
     Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
     """
@@ -81,7 +81,7 @@ class StatementPool:
 async def _keep_session(connection: Any) -> None:
     """No reset round trip on release: the pool only ever runs single autocommit statements
     (no SET, LISTEN, advisory lock or open transaction survives them), and asyncpg's default
-    reset query cost one more round trip per request."""
+    reset query would add a round trip to every request."""
 
 
 def is_transient(exc: BaseException) -> bool:

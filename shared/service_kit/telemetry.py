@@ -1,9 +1,12 @@
-"""OpenTelemetry for a service: the SDK tracer provider, OTLP export only when
-OTEL_EXPORTER_OTLP_ENDPOINT is set, and the FastAPI, aiokafka and asyncpg instrumentations.
+"""OpenTelemetry for a service: the SDK tracer provider and, when spans are recorded, the
+FastAPI, aiokafka and asyncpg instrumentations.
 
-Export off, spans still carry ids (for the logs, the rows and the Kafka headers) but a new
-trace is not recorded: the sampler keeps the request path's cost to creating ids. A caller
-that asks for sampling (the traceparent's flag) is honoured.
+Spans are recorded when OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP), or once
+something asked to receive them (`record_spans_to`, e.g. a test's in-memory exporter).
+Otherwise no SDK provider is installed and only the W3C context flows
+(tracing.TraceContextMiddleware): ids for the logs, the rows and the Kafka headers. Not even
+the provider: FastAPI's own telemetry switches itself on as soon as one is configured, and
+the instrumentations cost far more than the 5% of ingest we allow them (BENCHMARKS.md).
 """
 
 import logging
@@ -15,42 +18,59 @@ from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
+
+from service_kit.tracing import TraceContextMiddleware
 
 log = logging.getLogger(__name__)
 # Probes and scrapes are not part of any payment's story.
 UNTRACED_URLS = "/healthz,/readyz,/metrics"
+_receivers: list[SpanProcessor] = []
 
 
 def exporting() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
-def setup_tracing(service: str) -> None:
-    """Once per process. A provider someone installed first (a test's in-memory exporter, the
-    other service in the same process) is kept."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        # A caller's sampling decision is kept either way (ParentBased).
-        sampler = ParentBased(ALWAYS_ON if exporting() else ALWAYS_OFF)
-        provider = TracerProvider(resource=_resource(service), sampler=sampler)
-        if exporting():
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+def recording() -> bool:
+    return exporting() or bool(_receivers)
 
-            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-            log.info("exporting traces", extra={
-                "endpoint": os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]})
-        trace.set_tracer_provider(provider)
+
+def provider(service: str = "paystream") -> TracerProvider:
+    """The process's SDK provider, made once. One someone installed first is kept."""
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):
+        return current
+    # A caller's sampling decision is kept either way (ParentBased).
+    made = TracerProvider(resource=_resource(service),
+                          sampler=ParentBased(ALWAYS_ON if exporting() else ALWAYS_OFF))
+    if exporting():
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        made.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        log.info("exporting traces", extra={"endpoint": os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]})
+    trace.set_tracer_provider(made)
+    return made
+
+
+def record_spans_to(processor: SpanProcessor) -> None:
+    """Record spans from now on (apps created afterwards are instrumented) into `processor`."""
+    provider().add_span_processor(processor)
+    _receivers.append(processor)
+
+
+def instrument_app(app: FastAPI, service: str) -> None:
+    """Server spans for the app's requests, a caller's `traceparent` as their parent."""
+    if not recording():
+        app.add_middleware(TraceContextMiddleware)
+        return
+    provider(service)
     asyncpg = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
     for instrumentor in (AIOKafkaInstrumentor(), asyncpg):
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
-
-
-def instrument_app(app: FastAPI, service: str) -> None:
-    """Server spans for the app's requests; the W3C `traceparent` of a caller is their parent."""
-    setup_tracing(service)
     FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_URLS,
                                        exclude_spans=["receive", "send"])
 

@@ -7,9 +7,11 @@ trace as a `traceparent` string, parsing one from a header, and `trace_id` on lo
 """
 
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -66,8 +68,35 @@ def parse_traceparent(value: str | None) -> TraceContext | None:
     return _from_span(trace.get_current_span(context).get_span_context())
 
 
-def new_trace() -> TraceContext:
-    return TraceContext(f"{_IDS.generate_trace_id():032x}", f"{_IDS.generate_span_id():016x}")
+def new_trace(flags: str = "01") -> TraceContext:
+    return TraceContext(f"{_IDS.generate_trace_id():032x}", f"{_IDS.generate_span_id():016x}",
+                        flags)
+
+
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+class TraceContextMiddleware:
+    """When no span is recorded: the request's place in the caller's trace (a new span id
+    under its `traceparent`, or a new unsampled trace) becomes OpenTelemetry's current
+    context, so logs, rows and Kafka headers carry the ids; no span object is made."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        caller = next((parse_traceparent(value.decode("latin-1"))
+                       for name, value in scope.get("headers", ()) if name == b"traceparent"),
+                      None)
+        ours = caller.child() if caller is not None else new_trace("00")
+        token = context.attach(ours.as_parent())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context.detach(token)
 
 
 class TraceLogFilter(logging.Filter):

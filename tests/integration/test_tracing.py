@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from service_kit.telemetry import setup_tracing
+from service_kit.telemetry import record_spans_to
 from tests.support import api_app, consumer_app, in_process, payment, wait_until
 
 
@@ -27,11 +27,9 @@ def parent_of(span: ReadableSpan) -> int | None:
 
 async def test_one_trace_spans_both_services(database_url: str,
                                              topics: tuple[str, str]) -> None:
-    setup_tracing("paystream-tests")  # the services' provider (export off), or the one there
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
     exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    record_spans_to(SimpleSpanProcessor(exporter))  # apps created from now on record spans
+    assert isinstance(trace.get_tracer_provider(), TracerProvider)
     main, dlq = topics
     trace_id = secrets.token_hex(16)
     caller = secrets.token_hex(8)

@@ -59,6 +59,7 @@ APP_ENV_NAMES = frozenset(
         "HOST",
         "PORT",
         "LOG_LEVEL",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     }
 )
 
