@@ -23,18 +23,23 @@ def write_paths(w: dict[str, Any]) -> list[str]:
     sizes = sorted(w.get("by_batch", {}).items(), key=lambda kv: int(kv[0]))
     if not sizes:
         return [*lines, "No result.", ""]
-    head = " | ".join(f"batch {b}" for b, _ in sizes)
-    lines += [f"| path | {head} |", "|---|" + "---|" * len(sizes)]
+    head = " | ".join(f"batch {b}: events/s | client CPU | server CPU" for b, _ in sizes)
+    lines += [f"| path | {head} |", "|---|" + "---|---|---|" * len(sizes)]
+    nan = float("nan")
     for key, label in WRITE_PATHS.items():
         cells = []
         for _, r in sizes:
-            rate = r.get("rate", {}).get(key, float("nan"))
-            base = r.get("rate", {}).get("sqlalchemy_today", float("nan"))
-            cells.append(f"{f(rate)} ({f(ratio(rate, base), '.2f')}x)")
+            client = r.get("client_cpu_per_10k", {}).get(key, nan)
+            base = r.get("client_cpu_per_10k", {}).get("sqlalchemy_today", nan)
+            cells.append(f"{f(r.get('rate', {}).get(key, nan))} | {f(client * 100, '.2f')} "
+                         f"({f(ratio(client, base), '.2f')}x) | "
+                         f"{f(r.get('server_cpu_per_10k', {}).get(key, nan) * 100, '.2f')}")
         lines.append(f"| {label} | {' | '.join(cells)} |")
     errors = [f"batch {b}: {r['error']}" for b, r in sizes if "error" in r]
-    lines += ["", "events/s, median of the runs, interleaved; (x) = / today's path in the same "
-              "batch size." + (" Failed: " + "; ".join(errors) if errors else ""), ""]
+    lines += ["", "events/s: wall, median of the runs (interleaved; on a shared machine mostly "
+              "noise). CPU: ms per 1,000 events, medians; client = this process, server = the "
+              "PostgreSQL backend serving it; (x) = client CPU / today's path's."
+              + (" Failed: " + "; ".join(errors) if errors else ""), ""]
     return lines
 
 

@@ -3,9 +3,9 @@ staging table and then ONE `INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTH
 RETURNING` whose result also feeds the notifications' insert.
 
 A drop-in for `store.insert_events` (same arguments, same result, same effects), kept apart
-until it is wired in. Why it is faster, measured in `bench/write_paths.py` (BENCHMARKS.md):
-COPY's binary rows cost the client about half the CPU of SQLAlchemy's array parameters, and
-PostgreSQL does the same insert work either way.
+until it is wired in. Why, measured in `bench/write_paths.py` (BENCHMARKS.md): binary COPY
+rows cost the client 0.45x the CPU of SQLAlchemy's array parameters (this module as it stands,
+stage statement included: 0.58-0.79x), and PostgreSQL does the same insert work either way.
 
 Exactly-once effect is unchanged: the primary key on event_id decides, and notifications come
 only from rows this statement inserted. The staging table is `ON COMMIT DELETE ROWS`, so
