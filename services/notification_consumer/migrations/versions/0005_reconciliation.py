@@ -1,13 +1,13 @@
 """reconciliation: processed events by event time, so a recent window is read, not the table
 
 Revision ID: 0005
-Revises: 0001 (0002-0004 belong to other branches; rechain onto the newest at merge)
+Revises: 0004
 """
 
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
