@@ -17,23 +17,18 @@ from tests.faults.harness import (
     Flow,
     assert_exactly_once,
     consumer_service,
-    db,
     wait_processed,
 )
-from tests.support import unique
+from tests.support import db_rows, unique
 
 pytestmark = pytest.mark.faults
 SESSION_TIMEOUT_MS = 6000
 
 
 async def claims(database_url: str, group: str) -> list[asyncpg.Record]:
-    conn = await db(database_url)
-    try:
-        return list(await conn.fetch(
-            "SELECT partition, generation, member_id FROM notification_consumer."
-            "consumer_offsets WHERE group_id = $1", group))
-    finally:
-        await conn.close()
+    return await db_rows(
+        database_url, "SELECT partition, generation, member_id FROM notification_consumer."
+        "consumer_offsets WHERE group_id = $1", group)
 
 
 async def claims_when(database_url: str, group: str,

@@ -6,20 +6,17 @@ import time
 
 import pytest
 
-from tests.faults.harness import Flow, assert_exactly_once, consumer_service, db, wait_processed
-from tests.support import unique
+from tests.faults.harness import Flow, assert_exactly_once, consumer_service, wait_processed
+from tests.support import db_rows, unique
 
 pytestmark = pytest.mark.faults
 
 
 async def claims(database_url: str, group: str) -> set[tuple[int, str]]:
-    conn = await db(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT generation, member_id FROM notification_consumer.consumer_offsets "
-            "WHERE group_id = $1", group)
-    finally:
-        await conn.close()
+    rows = await db_rows(
+        database_url,
+        "SELECT generation, member_id FROM notification_consumer.consumer_offsets "
+        "WHERE group_id = $1", group)
     return {(r["generation"], r["member_id"]) for r in rows}
 
 
