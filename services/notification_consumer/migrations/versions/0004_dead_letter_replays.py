@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 # Planned to follow 0003 (webhooks); chained onto 0001 until 0002/0003 land on main.
-down_revision = "0003"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

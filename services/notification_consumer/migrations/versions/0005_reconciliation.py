@@ -7,7 +7,7 @@ Revises: 0001 (0002-0004 belong to other branches; rechain onto the newest at me
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
