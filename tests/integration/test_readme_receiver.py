@@ -61,7 +61,7 @@ async def test_the_readme_receiver_verifies_every_delivery(
                     ok = len(rows) == 4 and all(r["state"] == "delivered" for r in rows)
                     return rows if ok else None
 
-                rows = await wait_until(delivered, 60, what="4 deliveries")
+                rows = await wait_until(delivered, 90, what="4 deliveries")
             assert set(seen) == {r["webhook_id"] for r in rows}
             ids = await notification_ids(database_url, account)
             assert sorted(n["id"] for n in seen.values()) == ids

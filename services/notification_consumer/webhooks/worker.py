@@ -23,7 +23,7 @@ from notification_consumer.webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
 DB_CONCURRENCY = 4
-STOP_GRACE_S = 10.0
+STOP_GRACE_S = 5.0
 RECORD_BATCH = 500
 # After a wake-up, wait this long for more slots to free up, so one claim serves several.
 COALESCE_S = 0.005
@@ -63,10 +63,11 @@ class DeliveryWorker:
         """Stop claiming; let in-flight sends finish (bounded); the rest keep their lease."""
         self._stopping = True
         self._wake.set()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+        # One bound for both steps: the consumer's own stop follows and SIGTERM must finish.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(STOP_GRACE_S):
+                if self._tasks:
+                    await asyncio.wait(self._tasks)
                 await self._results.join()
         for task in [*self._tasks, *self._loops]:
             task.cancel()
