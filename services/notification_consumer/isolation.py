@@ -3,9 +3,8 @@ record is written alone, so the one that fails is found and the others go throug
 
 A failing record is retried (the batch is rewound and backs off) and dead-lettered when
   - it failed MAX_ATTEMPTS times for a reason that is its own (see failures.py), or
-  - it failed with a transient-looking error while PostgreSQL and Kafka answer a probe
-    (counted as an attempt: a healthy dependency does not fail one record forever), or
-  - it has held its partition for RECORD_HOLD_MAX_S while the dependencies were healthy.
+  - it has held its partition for RECORD_HOLD_MAX_S while PostgreSQL and Kafka answered a
+    probe, whatever the error (a healthy dependency does not fail one record for ever).
 A transient failure while a dependency is down is an outage: nothing is counted, the batch
 is retried later, nothing is skipped.
 """
@@ -73,7 +72,8 @@ class Isolation:
                         left = {t: r for t, r in pending.items() if r}
                         return Rewind(left, exc, outage=verdict == "outage")
                     letter = DeadLetter(record, "processing_failed", type(exc).__name__,
-                                        safe_text(str(exc), 2000), self.tries[key].count)
+                                        safe_text(str(exc), 2000),
+                                        max(1, self.tries[key].count))
                     try:
                         outcome = await write(BatchPlan(dead_letters=[letter],
                                                         next_offsets=offsets))
@@ -90,12 +90,16 @@ class Isolation:
         return None
 
     async def _judge(self, key: tuple[str, int, int], exc: BaseException) -> str:
-        if is_transient(exc) and not await self.healthy():
+        transient = is_transient(exc)
+        if transient and not await self.healthy():
             return "outage"
         if len(self.tries) > MAX_TRACKED:
             self.tries.clear()
         tries = self.tries.setdefault(key, _Tries(0, self.clock()))
+        held = self.clock() - tries.first_at >= self.hold_max_s
+        if transient:
+            # Not counted as an attempt: after a restart, pooled connections fail one by one
+            # while a probe on a fresh one succeeds. Only the hold bound applies.
+            return "dead_letter" if held else "retry"
         tries.count += 1
-        if tries.count >= self.max_attempts or self.clock() - tries.first_at >= self.hold_max_s:
-            return "dead_letter"
-        return "retry"
+        return "dead_letter" if tries.count >= self.max_attempts or held else "retry"

@@ -74,9 +74,9 @@ class AioKafkaLink:
         with contextlib.suppress(IllegalStateError):
             self._c().seek(tp, offset)
 
-    async def seek_to_beginning(self, tp: TopicPartition) -> None:
-        with contextlib.suppress(IllegalStateError):
-            await self._c().seek_to_beginning(tp)
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        starts = await asyncio.wait_for(self._c().beginning_offsets(tps), 30)
+        return {tp: int(offset) for tp, offset in starts.items()}
 
     def pause(self, tps: set[TopicPartition]) -> None:
         assigned = self.assignment()

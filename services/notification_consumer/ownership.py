@@ -82,21 +82,32 @@ class Ownership:
                 if fence == self.fence:
                     self.owner.link.pause(set(wanted))
                 return
+            fresh = [tp for tp in wanted if tp.partition in stored
+                     and stored[tp.partition] is None]
+            starts = await self.owner.link.beginning_offsets(fresh) if fresh else {}
             if fence != self.fence:
                 return  # a newer assignment claims for itself
-            await self._apply(wanted, stored)
+            self._apply(wanted, stored, starts)
 
-    async def _apply(self, wanted: list[TopicPartition], stored: dict[int, int | None]) -> None:
+    def _apply(self, wanted: list[TopicPartition], stored: dict[int, int | None],
+               starts: dict[TopicPartition, int]) -> None:
+        """No await in here: the seeks and the caller's epoch bump happen together, so a
+        batch fetched before them is dropped and every one fetched after starts where the
+        seek put it."""
         link = self.owner.link
         got = {tp for tp in wanted if tp.partition in stored}
+        copy: dict[tuple[str, int], int] = {}
         for tp in got:
             # Every claimed partition is sought, so records fetched before the claim can
             # never be skipped. Nothing stored yet: the beginning, as for a new group.
             offset = stored[tp.partition]
-            if offset is not None:
-                link.seek(tp, offset)
+            if offset is None:
+                link.seek(tp, starts[tp])
             else:
-                await link.seek_to_beginning(tp)
+                link.seek(tp, offset)
+                copy[(tp.topic, tp.partition)] = offset
+        # Kafka's copy catches up on assignment, even for a partition with nothing new.
+        self.owner.offsets.add(copy)
         link.resume(got)
         link.pause(set(wanted) - got)
         self.unclaimed -= got

@@ -174,8 +174,9 @@ class FakeLink:
         if tp in self.assigned:
             self.positions[tp] = offset
 
-    async def seek_to_beginning(self, tp: TopicPartition) -> None:
-        self.seek(tp, 0)
+    async def beginning_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        await asyncio.sleep(0)  # a round trip: the loop may fetch meanwhile
+        return dict.fromkeys(tps, 0)
 
     def pause(self, tps: set[TopicPartition]) -> None:
         self.paused |= tps & self.assigned

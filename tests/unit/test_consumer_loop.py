@@ -125,7 +125,7 @@ async def test_a_transient_looking_failure_while_healthy_makes_the_record_poison
     link.produce(good, headers=h2)
     store.fail = lambda plan: (TimeoutError("statement timeout")
                                if any(r.event.event_id == bad_id for r in plan.events) else None)
-    async with running(store, link):
+    async with running(store, link, record_hold_max_s=0.05):
         await until(lambda: store.stored() == 2)
     assert list(store.events) == [good_id]
     assert [letter.error_class for letter in store.dead_letters.values()] == ["TimeoutError"]
@@ -335,3 +335,22 @@ async def test_a_stale_claim_answering_after_a_new_assignment_does_not_pause_it(
         await rebalance
         await until(lambda: store.stored(0) == 1)
         assert TP0 not in link.paused
+
+
+async def test_records_fetched_while_a_new_partition_is_claimed_are_not_skipped() -> None:
+    store, link = FakeStore(), FakeLink(partitions=2)
+    link.log.pop(TopicPartition(TOPIC, 1))
+    async with running(store, link):
+        await until(lambda: (TOPIC, 0) in store.offsets)
+        tp1 = TopicPartition(TOPIC, 1)
+        link.log[tp1] = []
+        ids = set()
+        for _ in range(20):
+            event_id, value, headers = event_value()
+            link.produce(value, 1, headers)
+            ids.add(event_id)
+        # Kafka's position for the new partition starts at 0 (nothing committed): the loop
+        # can fetch from it while the claim waits for the beginning offsets.
+        await link.rebalance({TP0, tp1}, Fence(2, "member-1"))
+        await until(lambda: store.stored(1) == 20)
+    assert set(store.events) == ids
