@@ -10,7 +10,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.processes import Service
-from tests.support import payment, producer, unique, wait_until
+from tests.support import BOOTSTRAP, payment, producer, unique, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 API_FAMILIES = {
@@ -93,7 +93,7 @@ def kafka_group_lag(group: str) -> int:
     """Lag as Kafka's own consumer-groups tool reports it (sum of the LAG column)."""
     out = subprocess.run(
         [str(ROOT / "deploy/local/kafka-consumer-groups.sh"), "--bootstrap-server",
-         "127.0.0.1:9092", "--describe", "--group", group],
+         BOOTSTRAP, "--describe", "--group", group],
         capture_output=True, text=True, timeout=60, check=True).stdout
     lag = 0
     for line in out.splitlines():

@@ -1,0 +1,1 @@
+"""The notification consumer: Kafka in -> PostgreSQL effects, exactly once -> REST out."""

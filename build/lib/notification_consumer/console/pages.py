@@ -1,0 +1,170 @@
+"""Console pages: login, overview (+ its live stream), payment lineage, consumers."""
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from notification_consumer.console import consumer_state, overview
+from notification_consumer.console.api_client import ApiUnavailable
+from notification_consumer.console.lineage import compose
+from notification_consumer.console.runtime import TEMPLATES, Console, get_console
+from notification_consumer.console.sessions import COOKIE
+from notification_consumer.console.web import (
+    SECURITY_HEADERS,
+    current,
+    login_redirect,
+    open_session,
+    render,
+    same_origin,
+    set_session_cookie,
+)
+from notification_consumer.queries import list_events
+from payment_events.events import ACCOUNT_ID_PATTERN
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+ConsoleDep = Annotated[Console, Depends(get_console)]
+MAX_STREAMS = 20
+STREAM_MAX_S = 3600.0
+_streams = asyncio.Semaphore(MAX_STREAMS)
+
+
+def _page(request: Request, console: Console, template: str, status_code: int = 200,
+          **context: object) -> Response:
+    session, sid = open_session(request, console)
+    if session is None:
+        return login_redirect()
+    response = render(request, console, template, session, status_code, **context)
+    if sid is not None:
+        set_session_cookie(response, request, sid)
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, console: ConsoleDep) -> Response:
+    return render(request, console, "login.html", None, error=None)
+
+
+@router.post("/login")
+async def login(request: Request, console: ConsoleDep,
+                key: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    access = console.keys.for_key(key)
+    if access is None or not same_origin(request):
+        return render(request, console, "login.html", None, status_code=401,
+                      error="That key is not valid here.")
+    sid, _ = console.sessions.create(access, key.strip() if console.keys.enabled else None)
+    response = RedirectResponse("/console/", status_code=303, headers=SECURITY_HEADERS)
+    set_session_cookie(response, request, sid)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, console: ConsoleDep) -> Response:
+    console.sessions.end(request.cookies.get(COOKIE))
+    response = login_redirect()
+    response.delete_cookie(COOKIE, path="/console")
+    return response
+
+
+@router.get("/")
+async def overview_page(request: Request, console: ConsoleDep) -> Response:
+    data = overview.view(list(console.sampler.samples))
+    return _page(request, console, "overview.html", o=data)
+
+
+@router.get("/stream")
+async def overview_stream(request: Request, console: ConsoleDep) -> Response:
+    """Server-sent events: the overview's live block, re-rendered on every new sample."""
+    if current(request, console) is None:
+        return Response(status_code=401)
+    if _streams.locked():
+        return Response(status_code=503, headers={"Retry-After": "10"})
+
+    async def events() -> AsyncIterator[str]:
+        async with _streams:
+            started = time.monotonic()
+            template = TEMPLATES.get_template("_overview_live.html")
+            while time.monotonic() - started < STREAM_MAX_S:
+                if await request.is_disconnected() or current(request, console) is None:
+                    return
+                sample = await console.sampler.next_sample(15.0)
+                if sample is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                html = template.render(o=overview.view(list(console.sampler.samples)))
+                yield "event: overview\n" + "".join(
+                    f"data: {line}\n" for line in html.splitlines()) + "\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"})
+
+
+@router.get("/payments")
+async def search(request: Request, console: ConsoleDep,
+                 event_id: Annotated[str | None, Query(max_length=64)] = None,
+                 idempotency_key: Annotated[str | None, Query(max_length=255)] = None,
+                 api_key: Annotated[str | None, Query(max_length=1000)] = None,
+                 account: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    session, _ = open_session(request, console)
+    if session is None:
+        return login_redirect()
+    error, events = None, None
+    if event_id:
+        try:
+            return RedirectResponse(f"/console/payments/{UUID(event_id.strip())}",
+                                    status_code=303, headers=SECURITY_HEADERS)
+        except ValueError:
+            error = "That is not an event id (a UUID)."
+    elif idempotency_key:
+        key = api_key or session.key
+        try:
+            found = await console.api.lineage("/lineage", key,
+                                              {"idempotency_key": idempotency_key})
+        except ApiUnavailable as exc:
+            error = f"The transaction API could not be asked: {exc}"
+        else:
+            if found is not None:
+                return RedirectResponse(f"/console/payments/{found['event_id']}",
+                                        status_code=303, headers=SECURITY_HEADERS)
+            error = "No payment with that Idempotency-Key for that API key."
+    elif account:
+        if not re.fullmatch(ACCOUNT_ID_PATTERN, account):
+            error = "That is not an account id."
+        elif console.keys.enabled:
+            # Processed rows do not say which key owns them; only the API can.
+            error = "Search by account is available only without API keys; use an event id."
+        else:
+            events = (await list_events(console.engine, account, 50, None))["items"]
+    return _page(request, console, "search.html", error=error, events=events,
+                 account=account or "")
+
+
+@router.get("/payments/{event_id}")
+async def payment(request: Request, console: ConsoleDep, event_id: UUID) -> Response:
+    session, _ = open_session(request, console)
+    if session is None:
+        return login_redirect()
+    error, chain = None, None
+    try:
+        chain = await compose(console.engine, console.api, event_id, session.key,
+                              console.keys.enabled)
+    except ApiUnavailable as exc:
+        error = f"The transaction API could not be asked: {exc}"
+    status = 404 if chain is None and error is None else 200
+    return _page(request, console, "payment.html", status, chain=chain, error=error,
+                 event_id=str(event_id))
+
+
+@router.get("/consumers")
+async def consumers(request: Request, console: ConsoleDep) -> Response:
+    if open_session(request, console)[0] is None:
+        return login_redirect()
+    group = await console.group.describe()
+    me = consumer_state.membership(console.consumer)
+    return _page(request, console, "consumers.html", g=group, me=me,
+                 health=consumer_state.health(console.consumer))

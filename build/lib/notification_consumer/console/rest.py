@@ -1,0 +1,110 @@
+"""JSON endpoints: dead-letter replay (admin, exactly once per letter) and a payment's
+lineage. Errors are problem+json like the rest of the API."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Path
+
+from notification_consumer.console.access import Access
+from notification_consumer.console.api_client import ApiUnavailable
+from notification_consumer.console.bulk import close_audit, open_audit
+from notification_consumer.console.lineage import compose
+from notification_consumer.console.runtime import Console, get_console
+from notification_consumer.letter_replay import (
+    LetterNotFound,
+    LetterNotOurs,
+    ReplayInProgress,
+    ReplayOutcome,
+)
+from notification_consumer.replay_publisher import ScanInconclusive
+from notification_consumer.schemas import ReplayResult
+from service_kit.db import is_transient
+from service_kit.errors import PublishFailed
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+
+router = APIRouter()
+ConsoleDep = Annotated[Console, Depends(get_console)]
+
+
+def _unauthorized() -> Problem:
+    return Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
+                   field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def reader(console: ConsoleDep,
+                 authorization: Annotated[str | None, Header()] = None) -> Access:
+    access = console.keys.for_header(authorization)
+    if access is None:
+        raise _unauthorized()
+    return access
+
+
+async def admin(access: Annotated[Access, Depends(reader)]) -> Access:
+    if not access.admin:
+        raise Problem(403, "replaying dead letters needs an admin key (ADMIN_API_KEYS)")
+    return access
+
+
+async def replay_one(console: Console, letter_id: int, actor: str, reason: str) -> ReplayOutcome:
+    """One letter, audited; our errors become problems, never a second publish."""
+    try:
+        audit_id = await open_audit(console.engine, actor, "replay", reason,
+                                    {"letter_id": letter_id}, 1)
+        try:
+            outcome = await console.replayer.replay(letter_id, actor, audit_id)
+        except BaseException:
+            await close_audit(console.engine, audit_id, 0, 0, 1)
+            raise
+        await close_audit(console.engine, audit_id, int(not outcome.already_replayed),
+                          int(outcome.already_replayed), 0)
+        return outcome
+    except LetterNotFound as exc:
+        raise Problem(404, f"no dead letter {letter_id}") from exc
+    except LetterNotOurs as exc:
+        raise Problem(409, str(exc), type_="/problems/dead-letter-not-ours") from exc
+    except ReplayInProgress as exc:
+        raise Problem(409, str(exc), type_="/problems/replay-in-progress",
+                      headers={"Retry-After": str(exc.retry_after_s)}) from exc
+    except (PublishFailed, ScanInconclusive) as exc:
+        raise Problem(503, "the replay's outcome is not known yet; it is recorded as pending "
+                      "and a retry will not publish twice", headers={"Retry-After": "60"}) \
+            from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise Problem(503, "database unavailable, retry later",
+                          headers={"Retry-After": "2"}) from exc
+        raise
+
+
+@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult,
+             responses={c: PROBLEM_RESPONSE_SCHEMA for c in (401, 403, 404, 409, 503)},
+             tags=["dead letters"],
+             summary="Republish a dead letter's original bytes to the main topic, exactly once")
+async def replay_dead_letter(
+    console: ConsoleDep, access: Annotated[Access, Depends(admin)],
+    letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> ReplayResult:
+    outcome = await replay_one(console, letter_id, access.scope, "REST replay")
+    return ReplayResult(id=letter_id, replayed_at=outcome.published_at,
+                        already_replayed=outcome.already_replayed,
+                        replay_id=outcome.replay_id, partition=outcome.partition,
+                        offset=outcome.offset)
+
+
+@router.get("/lineage/{event_id}", tags=["events"],
+            responses={c: PROBLEM_RESPONSE_SCHEMA for c in (401, 404, 503)},
+            summary="A payment's chain from the HTTP request to its rows, each step timed")
+async def lineage(console: ConsoleDep, event_id: UUID,
+                  access: Annotated[Access, Depends(reader)],
+                  authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    key = authorization.partition(" ")[2].strip() if authorization else None
+    try:
+        chain = await compose(console.engine, console.api, event_id, key,
+                              console.keys.enabled)
+    except ApiUnavailable as exc:
+        raise Problem(503, f"the transaction API could not be asked: {exc}",
+                      headers={"Retry-After": "2"}) from exc
+    if chain is None:
+        raise Problem(404, f"no payment {event_id} (for this key)")
+    return chain

@@ -1,0 +1,64 @@
+"""The console's parts, built once by the app (the composition root) and reached by handlers
+through `get_console`."""
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer.config import Settings
+from notification_consumer.console.access import ConsoleKeys
+from notification_consumer.console.api_client import ApiClient
+from notification_consumer.console.group import GroupView
+from notification_consumer.console.sampler import Sampler
+from notification_consumer.console.sessions import Sessions
+from notification_consumer.consumer import NotificationConsumer
+from notification_consumer.letter_replay import LetterReplayer
+from notification_consumer.monitor import LagMonitor
+from notification_consumer.replay_publisher import ReplayPublisher
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+
+
+class Console:
+    def __init__(self, settings: Settings, engine: AsyncEngine, consumer: NotificationConsumer,
+                 monitor: LagMonitor) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.keys = ConsoleKeys(settings.api_keys, settings.admin_api_keys)
+        self.sessions = Sessions()
+        self.api = ApiClient(settings.api_url)
+        self.publisher = ReplayPublisher(settings)
+        self.replayer = LetterReplayer(settings, engine, self.publisher)
+        self.sampler = Sampler(consumer, monitor, self.api, settings.console_sample_interval_s)
+        self.group = GroupView(settings, engine)
+        self.consumer = consumer
+
+    def start(self) -> None:
+        self.sampler.start()
+
+    async def stop(self) -> None:
+        await self.sampler.stop()
+        await self.group.close()
+        await self.publisher.close()
+        await self.api.close()
+
+
+def get_console(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+def install(app: FastAPI, console: Console) -> None:
+    from notification_consumer.console.pages import router as pages
+    from notification_consumer.console.pages_letters import router as letter_pages
+    from notification_consumer.console.rest import router as rest
+
+    app.state.console = console
+    app.include_router(rest)
+    app.include_router(pages)
+    app.include_router(letter_pages)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

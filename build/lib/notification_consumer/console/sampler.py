@@ -1,0 +1,90 @@
+"""A bounded in-memory ring of overview samples, taken every few seconds by one task, and a
+way for live pages to wait for the next one. Losing it on restart only empties the trend."""
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from notification_consumer.console import consumer_state
+from notification_consumer.console.api_client import ApiClient
+from notification_consumer.consumer import NotificationConsumer
+from notification_consumer.monitor import LagMonitor
+
+log = logging.getLogger(__name__)
+KEEP_S = 20 * 60  # the trend shows 15 minutes; a little more is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    at: float  # wall clock seconds
+    processed: int | None
+    dead_letters: int | None
+    total_lag: int | None
+    partitions: list[dict[str, Any]]
+    group_status: str
+    rebalances: float
+    latency_buckets: list[tuple[float, float]]
+    consumer: dict[str, Any]
+    api: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Sampler:
+    def __init__(self, consumer: NotificationConsumer, monitor: LagMonitor, api: ApiClient,
+                 interval_s: float) -> None:
+        self.consumer = consumer
+        self.monitor = monitor
+        self.api = api
+        self.interval_s = interval_s
+        self.samples: deque[Sample] = deque(maxlen=max(10, math.ceil(KEEP_S / interval_s)))
+        self._fresh = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="console-sampler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sample = await asyncio.wait_for(self.take(), max(5.0, self.interval_s * 2))
+            except Exception as exc:  # noqa: BLE001 - a missed sample is a gap in the chart
+                log.debug("console sample failed", extra={"error": repr(exc)})
+            else:
+                self.samples.append(sample)
+                async with self._fresh:
+                    self._fresh.notify_all()
+            await asyncio.sleep(self.interval_s)
+
+    async def take(self) -> Sample:
+        api = asyncio.create_task(self.api.overview())
+        error = None
+        try:
+            snap = await consumer_state.lag_snapshot(self.monitor)
+        except Exception as exc:  # noqa: BLE001 - shown on the page
+            snap, error = {}, f"{type(exc).__name__}: {exc}"[:200]
+        return Sample(
+            at=time.time(), processed=snap.get("processed"),
+            dead_letters=snap.get("dead_letters"), total_lag=snap.get("total_lag"),
+            partitions=snap.get("partitions", []), group_status=snap.get("status", "UNKNOWN"),
+            rebalances=consumer_state.metric_total("consumer_rebalances_total"),
+            latency_buckets=consumer_state.histogram_buckets(),
+            consumer=consumer_state.health(self.consumer), api=await api,
+            error=error or snap.get("kafka_error"))
+
+    async def next_sample(self, timeout_s: float) -> Sample | None:
+        """Wait for the next sample (None on timeout)."""
+        async with self._fresh:
+            try:
+                await asyncio.wait_for(self._fresh.wait(), timeout_s)
+            except TimeoutError:
+                return None
+        return self.samples[-1] if self.samples else None

@@ -1,0 +1,25 @@
+"""What a request handler needs, built once by the app's lifespan (the composition root)."""
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer.config import Settings
+from notification_consumer.consumer import NotificationConsumer
+from notification_consumer.monitor import LagMonitor
+from service_kit.auth import ApiKeys
+
+
+@dataclass(frozen=True)
+class ConsumerContext:
+    settings: Settings
+    engine: AsyncEngine
+    consumer: NotificationConsumer
+    monitor: LagMonitor
+    api_keys: ApiKeys
+
+
+async def get_context(request: Request) -> ConsumerContext:
+    context: ConsumerContext = request.app.state.context
+    return context

@@ -1,0 +1,3 @@
+from service_kit.migrate import run_env
+
+run_env()

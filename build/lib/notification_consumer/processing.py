@@ -1,0 +1,119 @@
+"""Pure processing: Kafka records in, rows to write out. No Kafka, no database, no clock.
+
+A batch becomes a `BatchPlan`: the events to insert (the store derives their notifications:
+a debit for the payer, a credit for the payee), the records
+to dead-letter and why, and per partition the next offset to read. The store then writes
+the plan in one transaction.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Protocol
+from uuid import UUID
+
+from payment_events.codec import decode, header
+from payment_events.errors import PoisonMessage
+from payment_events.events import PaymentAccepted
+from service_kit.tracing import parse_traceparent
+
+TopicPartition = tuple[str, int]
+
+
+class RecordLike(Protocol):
+    """The part of aiokafka's ConsumerRecord that processing reads."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> tuple[tuple[str, bytes], ...] | list[tuple[str, bytes]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    event: PaymentAccepted
+    record: RecordLike
+    payload_hash: str
+    trace_id: str | None
+
+    @property
+    def topic(self) -> str:
+        return self.record.topic
+
+    @property
+    def partition(self) -> int:
+        return self.record.partition
+
+    @property
+    def offset(self) -> int:
+        return self.record.offset
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    record: RecordLike
+    reason: str  # poison reason code, "conflict" or "processing_failed"
+    error_class: str
+    error_message: str
+    attempts: int
+    event_id: UUID | None = None
+
+
+@dataclass
+class BatchPlan:
+    events: list[EventRow] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    # Records whose event id already appeared earlier in this same batch, with equal bytes.
+    in_batch_duplicates: int = 0
+    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+def payload_hash(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()
+
+
+def plan_batch(records: list[RecordLike]) -> BatchPlan:
+    """Decide what each record becomes. Records must be in offset order per partition."""
+    plan = BatchPlan()
+    seen: dict[UUID, str] = {}
+    for record in records:
+        plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
+        try:
+            event = decode(record.value, record.headers)
+        except PoisonMessage as exc:
+            plan.dead_letters.append(
+                DeadLetter(record, exc.reason, "PoisonMessage", exc.detail, attempts=1)
+            )
+            continue
+        assert record.value is not None  # decode rejects empty values
+        digest = payload_hash(record.value)
+        earlier = seen.get(event.event_id)
+        if earlier is not None:
+            if earlier == digest:
+                plan.in_batch_duplicates += 1
+            else:
+                plan.dead_letters.append(conflict(record, event.event_id))
+            continue
+        seen[event.event_id] = digest
+        trace = parse_traceparent(header(record.headers, "ce_traceparent"))
+        plan.events.append(
+            EventRow(event, record, digest, trace.trace_id if trace else None)
+        )
+    return plan
+
+
+def conflict(record: RecordLike, event_id: UUID) -> DeadLetter:
+    return DeadLetter(
+        record, "conflict", "EventIdConflict",
+        f"event {event_id} was already processed with a different payload; first one kept",
+        attempts=1, event_id=event_id,
+    )

@@ -1,0 +1,115 @@
+"""Response models of the consumer's REST API."""
+
+import base64
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, Field, field_serializer
+
+from payment_events.money import canonical_amount
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page")
+
+
+class ProcessedEvent(BaseModel):
+    event_id: UUID
+    payer_id: str
+    payee_id: str
+    amount: str
+    currency: str
+    description: str | None
+    occurred_at: datetime
+    processed_at: datetime
+    topic: str
+    partition: int
+    offset: int
+    trace_id: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ProcessedEvent":
+        return cls(**{**row, "amount": _amount(row["amount"], row["currency"])})
+
+
+class Notification(BaseModel):
+    id: int
+    event_id: UUID
+    account_id: str
+    kind: str = Field(description="`debit` for the payer, `credit` for the payee")
+    amount: str
+    currency: str
+    counterparty_id: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Notification":
+        return cls(**{**row, "amount": _amount(row["amount"], row["currency"])})
+
+
+class DeadLetterView(BaseModel):
+    id: int
+    group_id: str
+    topic: str
+    partition: int
+    offset: int
+    kafka_timestamp: datetime | None
+    key: bytes | None = Field(description="original key, base64")
+    value: bytes | None = Field(description="original value bytes, base64")
+    headers: list[list[str]] = Field(description="original headers: [name, base64 value]")
+    reason: str
+    error_class: str
+    error_message: str
+    attempts: int
+    event_id: UUID | None
+    created_at: datetime
+    replayed_at: datetime | None
+
+    @field_serializer("key", "value")
+    def _b64(self, data: bytes | None) -> str | None:
+        return base64.b64encode(data).decode() if data is not None else None
+
+
+class ReplayResult(BaseModel):
+    id: int
+    replayed_at: datetime
+    already_replayed: bool = Field(description="true: an earlier call published it; nothing "
+                                   "was published now")
+    replay_id: UUID | None = Field(default=None, description="the `paystream_replay_id` header")
+    partition: int | None = None
+    offset: int | None = None
+
+
+class PartitionLag(BaseModel):
+    partition: int
+    committed_offset: int | None
+    log_end_offset: int
+    lag: int
+    lag_seconds: float
+    status: str
+
+
+class Stats(BaseModel):
+    group_id: str
+    topic: str
+    processed: int
+    duplicates: int
+    dead_letters: int
+    lag: dict[str, int] | None
+    total_lag: int | None
+    partitions: list[PartitionLag]
+    status: str = Field(description="OK, WARN, STALL, STOP (Burrow-style), or UNKNOWN")
+    kafka_error: str | None = None
+    consumer: dict[str, Any]
+
+
+def _amount(amount: Decimal, currency: str) -> str:
+    try:
+        return canonical_amount(amount, currency)
+    except KeyError:
+        return str(amount)

@@ -1,0 +1,174 @@
+"""Writes a BatchPlan in one transaction (effects + stored offsets), and the read queries.
+
+Exactly-once effect: an event row is inserted at most once (primary key = event id), its
+notifications only when its row was inserted, and the partition offsets are stored in the
+same transaction. Offsets only move forward here; only the replay command moves them back.
+"""
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from notification_consumer.processing import DeadLetter, EventRow, TopicPartition
+
+S = "notification_consumer"
+
+
+# One statement writes a batch's new events and, for exactly those, their notifications:
+# the debit notice for the payer and the credit notice for the payee. Amounts travel as text
+# (exact decimal strings; cheaper to send than numeric) and are cast by PostgreSQL.
+_INSERT_EVENTS = text(f"""
+    WITH new AS (
+        INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
+            description, occurred_at, topic, partition, "offset", payload_hash, trace_id)
+        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
+            CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
+            CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
+            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]))
+            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id, payer_id, payee_id, amount, currency
+    ), notes AS (
+        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
+            counterparty_id)
+        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
+        UNION ALL
+        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
+    )
+    SELECT event_id FROM new
+""")
+_EXISTING = text(f"""
+    SELECT event_id, payload_hash FROM {S}.processed_events WHERE event_id = ANY(:ids)
+""")
+_INSERT_DEAD_LETTER = text(f"""
+    INSERT INTO {S}.dead_letters (group_id, topic, partition, "offset", kafka_timestamp, key,
+        value, headers, reason, error_class, error_message, attempts, event_id)
+    VALUES (:group_id, :topic, :partition, :offset, :ts, :key, :value, CAST(:headers AS jsonb),
+        :reason, :error_class, :error_message, :attempts, :event_id)
+    ON CONFLICT ON CONSTRAINT dead_letters_once_per_record DO NOTHING
+    RETURNING id
+""")
+_STORE_OFFSETS = text(f"""
+    INSERT INTO {S}.consumer_offsets (group_id, topic, partition, next_offset)
+    SELECT :group_id, * FROM unnest(CAST(:topics AS text[]), CAST(:partitions AS int[]),
+        CAST(:offsets AS bigint[]))
+    ON CONFLICT (group_id, topic, partition) DO UPDATE
+        SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
+            updated_at = now()
+""")
+_COUNT = text(f"""
+    INSERT INTO {S}.consumer_counters AS c (group_id, processed, duplicates, dead_letters)
+    VALUES (:group_id, :processed, :duplicates, :dead_letters)
+    ON CONFLICT (group_id) DO UPDATE SET processed = c.processed + EXCLUDED.processed,
+        duplicates = c.duplicates + EXCLUDED.duplicates,
+        dead_letters = c.dead_letters + EXCLUDED.dead_letters
+""")
+
+
+async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
+    """Insert what is new, with its notifications; returns the event ids inserted."""
+    if not rows:
+        return set()
+    result = await conn.execute(_INSERT_EVENTS, {
+        "ids": [r.event.event_id for r in rows],
+        "payers": [r.event.payer_id for r in rows],
+        "payees": [r.event.payee_id for r in rows],
+        "amounts": [str(r.event.amount) for r in rows],
+        "currencies": [r.event.currency for r in rows],
+        "descriptions": [r.event.description for r in rows],
+        "occurred": [r.event.occurred_at for r in rows],
+        "topics": [r.topic for r in rows],
+        "partitions": [r.partition for r in rows],
+        "offsets": [r.offset for r in rows],
+        "hashes": [r.payload_hash for r in rows],
+        "traces": [r.trace_id for r in rows],
+    })
+    return {row.event_id for row in result}
+
+
+async def existing_hashes(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, str]:
+    if not ids:
+        return {}
+    result = await conn.execute(_EXISTING, {"ids": ids})
+    return {row.event_id: row.payload_hash for row in result}
+
+
+async def insert_dead_letters(
+    conn: AsyncConnection, group_id: str, letters: list[DeadLetter]
+) -> list[tuple[int, int]]:
+    """Record dead letters once per (group, topic, partition, offset).
+
+    Returns (index in `letters`, row id) for those not recorded before.
+    """
+    ids = []
+    for index, letter in enumerate(letters):
+        r = letter.record
+        row = (await conn.execute(_INSERT_DEAD_LETTER, {
+            "group_id": group_id, "topic": r.topic, "partition": r.partition,
+            "offset": r.offset,
+            "ts": datetime.fromtimestamp(r.timestamp / 1000, UTC) if r.timestamp else None,
+            "key": r.key, "value": r.value, "headers": encode_headers(r.headers),
+            "reason": letter.reason, "error_class": letter.error_class,
+            "error_message": letter.error_message[:2000], "attempts": letter.attempts,
+            "event_id": letter.event_id,
+        })).first()
+        if row is not None:
+            ids.append((index, int(row.id)))
+    return ids
+
+
+async def store_offsets(
+    conn: AsyncConnection, group_id: str, offsets: dict[TopicPartition, int]
+) -> None:
+    if not offsets:
+        return
+    tps = list(offsets)
+    await conn.execute(_STORE_OFFSETS, {
+        "group_id": group_id, "topics": [t for t, _ in tps], "partitions": [p for _, p in tps],
+        "offsets": [offsets[tp] for tp in tps],
+    })
+
+
+async def count(
+    conn: AsyncConnection, group_id: str, processed: int, duplicates: int, dead_letters: int
+) -> None:
+    if processed or duplicates or dead_letters:
+        await conn.execute(_COUNT, {"group_id": group_id, "processed": processed,
+                                    "duplicates": duplicates, "dead_letters": dead_letters})
+
+
+async def stored_offsets(
+    conn: AsyncConnection, group_id: str, topic: str
+) -> dict[int, int]:
+    result = await conn.execute(text(f"""
+        SELECT partition, next_offset FROM {S}.consumer_offsets
+        WHERE group_id = :g AND topic = :t
+    """), {"g": group_id, "t": topic})
+    return {row.partition: row.next_offset for row in result}
+
+
+async def counters(conn: AsyncConnection, group_id: str) -> dict[str, int]:
+    row = (await conn.execute(text(f"""
+        SELECT processed, duplicates, dead_letters FROM {S}.consumer_counters
+        WHERE group_id = :g
+    """), {"g": group_id})).first()
+    if row is None:
+        return {"processed": 0, "duplicates": 0, "dead_letters": 0}
+    return dict(row._mapping)
+
+
+def encode_headers(headers: Any) -> str:
+    """Original headers as JSON, values base64 so any bytes survive unchanged."""
+    return orjson.dumps(
+        [[k, base64.b64encode(v or b"").decode()] for k, v in headers]
+    ).decode()
+
+
+def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
+    return [(k, base64.b64decode(v)) for k, v in stored]

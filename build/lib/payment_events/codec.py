@@ -1,0 +1,99 @@
+"""Bytes <-> events. Decoding never raises anything but PoisonMessage for bad input."""
+
+import re
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from payment_events.errors import PoisonMessage
+from payment_events.events import (
+    EVENT_TYPE,
+    OWNER_SCOPE_PATTERN,
+    SCHEMA_VERSION,
+    CloudEventAttributes,
+    PaymentAccepted,
+)
+
+Headers = list[tuple[str, bytes]]
+OWNER_SCOPE = re.compile(OWNER_SCOPE_PATTERN.strip("^$").encode())
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaRecord:
+    """What a producer sends: key = payer id so one account's events stay in order."""
+
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+def encode(
+    event: PaymentAccepted, traceparent: str | None = None, owner_scope: str | None = None
+) -> KafkaRecord:
+    attributes = CloudEventAttributes.for_event(event, traceparent, owner_scope)
+    headers: Headers = [
+        ("content-type", attributes.datacontenttype.encode()),
+        *(
+            (f"ce_{name}", str(value).encode())
+            for name, value in attributes.model_dump(mode="json").items()
+            if value is not None and name != "datacontenttype"
+        ),
+    ]
+    return KafkaRecord(
+        key=event.payer_id.encode(), value=event.model_dump_json().encode(), headers=headers
+    )
+
+
+def header(headers: Headers | tuple[tuple[str, bytes], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("utf-8", errors="replace")
+    return None
+
+
+def decode(
+    value: bytes | None, headers: Headers | tuple[tuple[str, bytes], ...] = ()
+) -> PaymentAccepted:
+    """Turn a record into an event, or raise PoisonMessage naming the reason."""
+    if not value:
+        raise PoisonMessage("empty_value", "the record has no value")
+    event_type = header(headers, "ce_type")
+    if event_type is not None and event_type != EVENT_TYPE:
+        raise PoisonMessage("unknown_type", f"unknown event type {event_type!r}")
+    version = header(headers, "ce_schemaversion")
+    if version is not None and version != str(SCHEMA_VERSION):
+        raise PoisonMessage("unsupported_version", f"unsupported schema version {version!r}")
+    try:
+        event = PaymentAccepted.model_validate_json(value)
+    except ValidationError as exc:
+        raise _classify(exc) from exc
+    ce_id = header(headers, "ce_id")
+    if ce_id is not None and ce_id != str(event.event_id):
+        raise PoisonMessage("invalid_schema", "ce_id header does not match event_id")
+    return event
+
+
+def owner_scope(headers: Headers | tuple[tuple[str, bytes], ...]) -> str | None:
+    """The `ce_ownerscope` extension (the accepting API key's scope), or None when the payment
+    was accepted without auth. A malformed value is poison: it would decide who may see the
+    payment."""
+    raw = next((value for key, value in headers if key == "ce_ownerscope"), None)
+    if raw is None:
+        return None
+    if not OWNER_SCOPE.fullmatch(raw):
+        raise PoisonMessage("invalid_schema", "ce_ownerscope is not a 16-hex-digit scope")
+    return raw.decode("ascii")
+
+
+def _classify(exc: ValidationError) -> PoisonMessage:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "value"
+    if first["type"] in {"json_invalid", "json_type"}:
+        return PoisonMessage("not_json", f"value is not a JSON object: {first['msg']}")
+    if first["loc"] == ("schema_version",):
+        return PoisonMessage("unsupported_version", f"schema_version: {first['msg']}")
+    about_money = first["loc"] in {("amount",), ()} or "amount" in where or "currency" in where
+    if about_money and any(w in first["msg"] for w in ("amount", "ISO 4217", "decimal")):
+        return PoisonMessage("invalid_money", f"{where}: {first['msg']}")
+    return PoisonMessage("invalid_schema", f"{where}: {first['msg']}")

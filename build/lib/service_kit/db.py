@@ -1,0 +1,102 @@
+"""Database engine set-up and the one place asyncpg/SQLAlchemy errors become our types."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service_kit.errors import TransientStoreError
+from service_kit.settings import CommonSettings
+
+# SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention
+# such as admin shutdown (57), transaction rollback such as serialization failure (40).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
+
+
+def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=0,
+        pool_timeout=settings.db_connect_timeout_s,
+        pool_pre_ping=False,
+        connect_args={
+            "timeout": settings.db_connect_timeout_s,
+            "command_timeout": 30,
+            "server_settings": {"timezone": "UTC"},
+        },
+    )
+
+
+class StatementPool:
+    """A small asyncpg pool for a request path's single statements: one round trip each,
+    in autocommit. Checking a connection out of SQLAlchemy's pool for them cost about a
+    sixth of the API's throughput (BENCHMARKS.md); everything else uses SQLAlchemy.
+
+    Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
+    """
+
+    def __init__(self, settings: CommonSettings, max_size: int | None = None) -> None:
+        self._dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._timeout = settings.db_connect_timeout_s
+        self._max_size = max_size or settings.db_pool_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._dsn, min_size=0, max_size=self._max_size, timeout=self._timeout,
+            command_timeout=30, server_settings={"timezone": "UTC"}, reset=_keep_session)
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        if self._pool is None:
+            raise TransientStoreError("statement pool not started")
+        # asyncio.timeout, not acquire(timeout=): the latter starts a task per checkout.
+        async with asyncio.timeout(self._timeout):
+            conn = await self._pool.acquire()
+        try:
+            yield conn
+        finally:
+            await self._pool.release(conn)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), 10)
+            except TimeoutError:
+                self._pool.terminate()
+
+
+async def _keep_session(connection: Any) -> None:
+    """No reset round trip on release: the pool only ever runs single autocommit statements
+    (no SET, LISTEN, advisory lock or open transaction survives them), and asyncpg's default
+    reset query cost one more round trip per request."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc` means "the database is unreachable or busy", not "the data is wrong"."""
+    if isinstance(exc, TransientStoreError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # pool checkout timed out
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, (OSError, asyncio.TimeoutError, ConnectionError)):
+            return True
+        if isinstance(
+            cause, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError)
+        ):
+            return True
+        if isinstance(cause, asyncpg.PostgresError):
+            state = getattr(cause, "sqlstate", None) or ""
+            return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
+        cause = cause.__cause__ or cause.__context__
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))

@@ -1,0 +1,92 @@
+"""Kafka client settings (plaintext, SASL, SSL) and topic creation, shared by both services."""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker and which topic carries the events (environment variables)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = "localhost:9092"
+    kafka_topic: str = "events.transactions"
+    kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Keyword arguments every aiokafka client of ours takes."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_security_protocol in {"SSL", "SASL_SSL"}:
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return options
+
+
+async def ensure_topics(
+    settings: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30.0
+) -> None:
+    """Create the topics that are missing; existing ones are left as they are."""
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=10_000)
+    await asyncio.wait_for(admin.start(), timeout_s)
+    try:
+        existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            new = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+            # Another process may create it between our list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await asyncio.wait_for(admin.create_topics(new), timeout_s)
+            log.info("topics created", extra={"topics": missing, "partitions": partitions})
+    finally:
+        await admin.close()
+
+
+async def stop_client(client: Any, timeout_s: float = 10.0) -> None:
+    """Stop an aiokafka client, bounded. aiokafka can let the CancelledError of its own
+    internal tasks escape from stop(); swallow that one unless we are being cancelled."""
+    try:
+        await asyncio.wait_for(client.stop(), timeout_s)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+    except Exception as exc:  # noqa: BLE001 - stopping must not fail the caller
+        log.warning("kafka client stop failed", extra={"error": repr(exc)})
+
+
+async def delete_topics(
+    settings: KafkaSettings, topics: list[str], timeout_s: float = 30.0
+) -> None:
+    """Delete topics (tests and benchmarks clean up after themselves); missing ones are fine."""
+    admin = AIOKafkaAdminClient(**client_options(settings), request_timeout_ms=10_000)
+    await asyncio.wait_for(admin.start(), timeout_s)
+    try:
+        existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+        doomed = [t for t in topics if t in existing]
+        if doomed:
+            await asyncio.wait_for(admin.delete_topics(doomed), timeout_s)
+    finally:
+        await admin.close()

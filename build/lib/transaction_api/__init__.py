@@ -1,0 +1,1 @@
+"""The transaction API: HTTP in -> durable payment request -> Kafka out."""
