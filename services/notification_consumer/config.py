@@ -27,5 +27,5 @@ class Settings(CommonSettings):
     # replay; when empty, any API key may (the behaviour before admin keys existed).
     admin_api_keys: SecretStr = SecretStr("")
     api_url: str = "http://127.0.0.1:8000"
-    console_sample_interval_s: float = Field(default=2.0, gt=0, le=60)
+    console_sample_interval_s: float = Field(default=5.0, gt=0, le=60)
     replay_rate_per_s: float = Field(default=20.0, gt=0, le=1000)
