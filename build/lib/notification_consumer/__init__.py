@@ -1,1 +1,0 @@
-"""The notification consumer: Kafka in -> PostgreSQL effects, exactly once -> REST out."""

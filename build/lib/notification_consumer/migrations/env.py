@@ -1,3 +1,0 @@
-from service_kit.migrate import run_env
-
-run_env()

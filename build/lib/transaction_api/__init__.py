@@ -1,1 +1,0 @@
-"""The transaction API: HTTP in -> durable payment request -> Kafka out."""
