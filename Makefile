@@ -7,10 +7,21 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install infra-up infra-down up down test test-fast lint bench clean browser
+.PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
+	cluster-down cluster-infra-up test-cluster chaos browser \
+	compose-test
+
+# `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
+CLUSTER ?=
+ifneq ($(CLUSTER),)
+export KAFKA_BOOTSTRAP_SERVERS := $(shell deploy/local/cluster.sh bootstrap)
+UP_INFRA := cluster-infra-up
+else
+UP_INFRA := infra-up
+endif
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,15 +37,17 @@ infra-up: ## start Kafka + PostgreSQL (installs what is missing)
 infra-down: ## stop Kafka + PostgreSQL (data stays)
 	@deploy/local/infra-down.sh
 
-up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the background
-	@deploy/local/services.sh up
+up: install $(UP_INFRA) ## everything: Kafka, PostgreSQL and both services, in the background
+	@WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true} deploy/local/services.sh up
 	@deploy/local/prometheus.sh up || true
 	@echo
-	@echo "  transaction API        http://127.0.0.1:8000   (docs: /docs)"
-	@echo "  notification consumer  http://127.0.0.1:8001   (docs: /docs)"
-	@echo "  operator console       http://127.0.0.1:8001/console/"
-	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:9090   (alerts: /alerts)"; fi
+	@echo "  transaction API        http://127.0.0.1:$${API_PORT:-8000}   (docs: /docs)"
+	@echo "  notification consumer  http://127.0.0.1:$${CONSUMER_PORT:-8001}   (docs: /docs)"
+	@if deploy/local/prometheus.sh status >/dev/null 2>&1; then echo "  prometheus             http://127.0.0.1:$${PROMETHEUS_PORT:-9090}   (alerts: /alerts)"; fi
+	@echo "  operator console       http://127.0.0.1:$${CONSUMER_PORT:-8001}/console/"
 	@echo "  logs                   .local/run/*.log"
+	@echo "  webhooks               WEBHOOK_ALLOW_PRIVATE_NETWORKS=$${WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}: local and private URLs (http too) are allowed"
+	@echo "                         for this local stack only; leave it unset in production"
 	@echo
 	@echo "  try:"
 	@echo "    curl -s -X POST http://127.0.0.1:8000/payments -H 'Content-Type: application/json' \\"
@@ -44,7 +57,27 @@ up: install infra-up ## everything: Kafka, PostgreSQL and both services, in the 
 down: ## stop the services, Kafka and PostgreSQL (data stays)
 	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
+	@deploy/local/cluster.sh down
 	@deploy/local/infra-down.sh
+
+cluster-up: ## a local 3-broker KRaft cluster (RF 3, min.insync.replicas=2) beside the single broker
+	@deploy/local/cluster.sh up
+
+cluster-down: ## stop the 3-broker cluster (data stays)
+	@deploy/local/cluster.sh down
+
+cluster-infra-up:
+	@deploy/local/postgres.sh up
+	@deploy/local/cluster.sh up
+
+test-cluster: install ## fault tests on the 3-broker cluster (starts it and PostgreSQL; ~10 min)
+	@deploy/local/postgres.sh up
+	@deploy/local/cluster.sh up
+	@PAYSTREAM_CLUSTER=1 KAFKA_BOOTSTRAP_SERVERS=$$(deploy/local/cluster.sh bootstrap) \
+	  $(PY) -m pytest tests/cluster $(PYTEST_ARGS)
+
+chaos: install ## faults against the running stack (make up [CLUSTER=1]), then reconciliation
+	@CLUSTER=$(CLUSTER) $(PY) deploy/local/chaos.py
 
 browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
 	@deploy/local/chromium.sh
@@ -57,9 +90,12 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy services shared tests bench
+	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
 
-bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/results/latest.md
+compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
+	@deploy/docker/compose-test.sh
+
+bench: install infra-up ## the benchmarks (20-30 minutes); writes bench/results/latest.md (+ .json)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
 	  else echo "go not found: the Go peers are skipped"; fi
@@ -68,4 +104,5 @@ bench: install infra-up ## the benchmarks (about 6 minutes); writes bench/result
 clean: ## stop everything and delete local data (keeps the downloaded jars)
 	@deploy/local/prometheus.sh down
 	@deploy/local/services.sh down
+	@deploy/local/cluster.sh down
 	@deploy/local/clean.sh

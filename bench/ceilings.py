@@ -16,9 +16,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from bench.settings import BOOTSTRAP, PARTITIONS
 from service_kit.kafka import stop_client
-
-BOOTSTRAP = "127.0.0.1:9092"
 
 
 async def consume(topic: str, n: int) -> dict[str, float]:
@@ -26,7 +25,7 @@ async def consume(topic: str, n: int) -> dict[str, float]:
                                 auto_offset_reset="earliest")
     await consumer.start()
     try:
-        consumer.assign([TopicPartition(topic, p) for p in range(6)])
+        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
         started = time.perf_counter()
         seen = 0
         while seen < n and time.perf_counter() - started < 300:

@@ -3,19 +3,25 @@
 local counter = 0
 local thread_id = 0
 local threads = {}
+local get_mode = false
 
 function setup(thread)
   thread:set("id", #threads + 1)
   table.insert(threads, thread)
 end
 
+-- `-- GET` after the URL: plain GET requests (the /healthz baseline) with the same summary.
 function init(args)
   thread_id = id
+  get_mode = args[1] == "GET"
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
 
 function request()
+  if get_mode then
+    return wrk.format("GET", nil, {}, nil)
+  end
   counter = counter + 1
   local body = string.format(
     '{"payer_id":"bench_%d_%d","payee_id":"bench_payee_%d","amount":"%d.%02d","currency":"EUR","description":"bench"}',

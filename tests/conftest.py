@@ -8,20 +8,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from notification_consumer.cli import MIGRATIONS as CONSUMER_MIGRATIONS
 from notification_consumer.config import SCHEMA as CONSUMER_SCHEMA
 from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics
 from service_kit.migrate import upgrade
-from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, unique
+from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, connection, unique
 from transaction_api.cli import MIGRATIONS as API_MIGRATIONS
 from transaction_api.config import SCHEMA as API_SCHEMA
-
-
-def _libpq(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def _with_database(url: str, name: str) -> str:
@@ -34,17 +29,13 @@ def database_url() -> Iterator[str]:
     name = f"paystream_test_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_libpq(ADMIN_DATABASE_URL), timeout=10)
-        try:
+        async with connection(ADMIN_DATABASE_URL) as conn:
             await conn.execute(sql)
-        finally:
-            await conn.close()
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     url = _with_database(ADMIN_DATABASE_URL, name)
     upgrade(API_MIGRATIONS, url, API_SCHEMA)
     upgrade(CONSUMER_MIGRATIONS, url, CONSUMER_SCHEMA)
-    os.environ["PAYSTREAM_TEST_DATABASE_URL"] = url
     yield url
     if not os.environ.get("KEEP_TEST_DATABASE"):
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,5 +1,6 @@
 """The services as real processes (their console scripts), for e2e and fault tests."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -19,8 +20,10 @@ LOG_DIR = Path(__file__).resolve().parent.parent / ".local" / "test-logs"
 class Service:
     """One service process; `restart()` keeps its port, name and environment."""
 
-    def __init__(self, script: str, env: dict[str, str], name: str | None = None) -> None:
+    def __init__(self, script: str, env: dict[str, str], name: str | None = None,
+                 argv: list[str] | None = None) -> None:
         self.script = script
+        self.argv = argv or [str(BIN / script)]
         self.port = free_port()
         self.name = name or f"{script}-{self.port}"
         self.env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP, "PORT": str(self.port),
@@ -36,7 +39,7 @@ class Service:
 
     def start(self) -> "Service":
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()/kill()
-        self.proc = subprocess.Popen([str(BIN / self.script)], env=self.env, stdout=self._log,
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
@@ -53,6 +56,18 @@ class Service:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"{self.name} not ready in {timeout}s: {self.log_tail()}")
+
+    # Async tests call these: waiting on a process must not block their event loop, where
+    # producers and consumers keep running during the fault the test causes.
+    async def ready(self, timeout: float = 60) -> "Service":
+        await asyncio.to_thread(self.wait_ready, timeout)
+        return self
+
+    async def terminate(self, timeout: float = 30) -> int | None:
+        return await asyncio.to_thread(self.stop, timeout)
+
+    async def crash(self) -> None:
+        await asyncio.to_thread(self.kill)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, like a crash or an OOM kill."""

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
+from aiokafka.structs import ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
 from service_kit.kafka import stop_client
@@ -79,6 +80,33 @@ async def end_offsets(topic: str) -> dict[int, int]:
         await stop_client(c)
 
 
+async def read_until(topic: str, last: Callable[[ConsumerRecord[Any, Any]], bool],
+                     timeout: float = 20) -> list[ConsumerRecord[Any, Any]]:
+    """Read `topic` from the start (no group) up to the first record `last` accepts, or fail.
+
+    The positive signal for absence: a sentinel produced after the record that must not
+    appear, in the same partition, proves that record was not produced before it."""
+    c = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
+                         enable_auto_commit=False)
+    await c.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for recs in (await c.getmany(timeout_ms=200)).values():
+                for record in recs:
+                    records.append(record)
+                    if last(record):
+                        return records
+        raise AssertionError(f"no sentinel in {topic} within {timeout}s ({len(records)} read)")
+    finally:
+        await stop_client(c)
+
+
+def header(record: ConsumerRecord[Any, Any], name: str) -> str | None:
+    return next((v.decode() for k, v in record.headers if k == name), None)
+
+
 async def read_topic(topic: str, expected: int, timeout: float = 20) -> list[Any]:
     """Read `expected` records from the start of `topic` (no group), or fail."""
     c = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest",
@@ -95,6 +123,27 @@ async def read_topic(topic: str, expected: int, timeout: float = 20) -> list[Any
         return records
     finally:
         await stop_client(c)
+
+
+@asynccontextmanager
+async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection to a SQLAlchemy-style URL, closed afterwards."""
+    conn = await asyncpg.connect(url.replace("+asyncpg", "", 1), timeout=10)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def db_value(url: str, sql: str, *args: Any) -> Any:
+    """The first column of the first row: the one-shot query tests make to count rows."""
+    async with connection(url) as conn:
+        return await conn.fetchval(sql, *args)
+
+
+async def db_rows(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async with connection(url) as conn:
+        return list(await conn.fetch(sql, *args))
 
 
 def free_port() -> int:

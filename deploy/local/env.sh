@@ -153,16 +153,130 @@ tracked_pid() {
   return 0
 }
 
+# pid_gone PID : true once PID no longer runs.
+pid_gone() {
+  ! kill -0 "$1" 2>/dev/null
+}
+
+# wait_exit PID SECONDS NAME : wait until PID has exited; returns 1 on timeout.
+wait_exit() {
+  wait_for "$2" "$3 pid $1 to exit" pid_gone "$1"
+}
+
 # stop_process PID NAME : SIGTERM, up to 30 s for a graceful exit, then SIGKILL.
 stop_process() {
   local pid="$1" name="$2"
   log "stopping $name (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
-  # shellcheck disable=SC2016 # $1 expands in the inner bash
-  if ! wait_for 30 "$name pid $pid to exit" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid"; then
+  if ! wait_exit "$pid" 30 "$name"; then
     log "$name did not stop in 30s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    # shellcheck disable=SC2016 # $1 expands in the inner bash
-    wait_for 10 "$name pid $pid to die" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" || true
+    wait_exit "$pid" 10 "$name" || true
   fi
+}
+
+# stop_tracked PID_FILE MARKER NAME : stop our process if it runs (see tracked_pid) and
+# remove its pid file. Returns 1 when it was not running, so callers can say why.
+stop_tracked() {
+  local pid
+  pid="$(tracked_pid "$1" "$2" "$3")"
+  rm -f "$1"
+  [ -n "$pid" ] || return 1
+  stop_process "$pid" "$3"
+  rm -f "$1"
+  log "$3 stopped"
+}
+
+# start_tracked PID_FILE LOG_FILE NAME COMMAND... : start COMMAND in its own session, so it
+# survives the calling shell and a Ctrl-C in its terminal, with output appended to LOG_FILE;
+# prints its pid. The inner bash writes its own pid and then execs COMMAND, so PID_FILE holds
+# COMMAND's pid. COMMAND must carry the marker that tracked_pid looks for.
+start_tracked() {
+  local pid_file="$1" log_file="$2" name="$3" pid=""
+  shift 3
+  rm -f "$pid_file"
+  # 9>&-: the child must not inherit (and so hold) the lock taken by with_lock.
+  # shellcheck disable=SC2016 # $$/$1/$@ expand in the inner bash
+  nohup setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$pid_file" "$@" \
+    >>"$log_file" 2>&1 </dev/null 9>&- &
+  for _ in $(seq 1 50); do
+    pid="$(pid_from_file "$pid_file")"
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || die "$name did not write its pid file $pid_file"
+  echo "$pid"
+}
+
+# rotate_log FILE : keep the previous run's log as FILE.1.
+rotate_log() {
+  if [ -f "$1" ]; then
+    mv -f "$1" "$1.1"
+  fi
+}
+
+# log_tail FILE [LINES] : the end of a log on stderr, to explain a failure.
+log_tail() {
+  if [ -f "$1" ]; then
+    log "last lines of $1:"
+    tail -n "${2:-40}" "$1" >&2 || true
+  fi
+}
+
+# _alive_and PID NAME LOG_FILE PROBE... : PROBE's result while PID runs; exits the script
+# (showing the log) when the process has died, so a crashed start fails fast.
+_alive_and() {
+  local pid="$1" name="$2" log_file="$3"
+  shift 3
+  if pid_gone "$pid"; then
+    log_tail "$log_file"
+    die "$name (pid $pid) exited during startup"
+  fi
+  "$@"
+}
+
+# wait_started SECONDS NAME PID LOG_FILE PROBE... : wait until PROBE succeeds; exits the
+# script if the process dies first or the time runs out.
+wait_started() {
+  local timeout="$1" name="$2" pid="$3" log_file="$4"
+  shift 4
+  if ! wait_for "$timeout" "$name to be ready" _alive_and "$pid" "$name" "$log_file" "$@"; then
+    log_tail "$log_file"
+    die "$name did not become ready within ${timeout}s (still running as pid $pid; '$(basename -- "$0") down' stops it)"
+  fi
+}
+
+# with_lock LOCK_FILE COMMAND... : run COMMAND holding LOCK_FILE, so that concurrent callers
+# of the same script do not start two servers. The lock lives until the script exits.
+with_lock() {
+  local lock="$1"
+  shift
+  exec 9>"$lock"
+  flock -w "${LOCK_TIMEOUT:-$((INFRA_TIMEOUT + 60))}" 9 ||
+    die "another $(basename -- "$0") is running (lock $lock)"
+  "$@"
+}
+
+_cmd_restart() {
+  cmd_down && cmd_up
+}
+
+# dispatch LOCK_FILE "CMD..." ARG : run the script's function cmd_ARG when ARG is one of the
+# listed commands, else print the usage and exit 2. status and libs only read, so they run
+# without the lock; restart is down then up under one lock.
+dispatch() {
+  local lock="$1" commands="$2" cmd="${3:-}"
+  case " $commands " in
+    *" $cmd "*) [ -n "$cmd" ] || cmd="-" ;;
+    *) cmd="-" ;;
+  esac
+  case "$cmd" in
+    -)
+      echo "usage: $0 {${commands// /|}}" >&2
+      exit 2
+      ;;
+    status | libs) "cmd_$cmd" ;;
+    restart) with_lock "$lock" _cmd_restart ;;
+    *) with_lock "$lock" "cmd_$cmd" ;;
+  esac
 }

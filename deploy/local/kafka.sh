@@ -67,12 +67,7 @@ ensure_libs() {
   ) 8>"$KAFKA_DIR/.libs.lock"
 }
 
-# --- process helpers ---------------------------------------------------------
-
-# Pid of our running broker, or empty (helpers in env.sh).
-running_pid() {
-  tracked_pid "$PID_FILE" "$MARKER" broker
-}
+# --- probes ------------------------------------------------------------------
 
 # Runs a Kafka CLI class with the broker's classpath and a quiet log4j config,
 # killed after 120 s at most.
@@ -88,6 +83,15 @@ client_works() {
   run_tool org.apache.kafka.tools.TopicCommand \
     --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list \
     --command-config "$KAFKA_DIR/probe-client.properties" >/dev/null 2>&1
+}
+
+broker_ready() {
+  grep -q 'Kafka Server started' "$LOG_FILE" 2>/dev/null && tcp_open 127.0.0.1 "$KAFKA_PORT" && client_works
+}
+
+wait_ready() {
+  wait_started "$INFRA_TIMEOUT" "Kafka on 127.0.0.1:$KAFKA_PORT" "$1" "$LOG_FILE" broker_ready
+  log "Kafka is ready on 127.0.0.1:$KAFKA_PORT (pid $1)"
 }
 
 # --- configuration -------------------------------------------------------------
@@ -149,42 +153,15 @@ format_storage_once() {
     die "kafka-storage format failed"
 }
 
-# --- readiness -----------------------------------------------------------------
-
-print_log_tail() {
-  if [ -f "$LOG_FILE" ]; then
-    log "last lines of $LOG_FILE:"
-    tail -n 40 "$LOG_FILE" >&2 || true
-  fi
-}
-
-# Readiness probe for our broker; exits the script if the process died.
-broker_ready() {
-  local pid="$1"
-  if ! kill -0 "$pid" 2>/dev/null; then
-    print_log_tail
-    rm -f "$PID_FILE"
-    die "the Kafka broker (pid $pid) exited during startup"
-  fi
-  grep -q 'Kafka Server started' "$LOG_FILE" 2>/dev/null || return 1
-  tcp_open 127.0.0.1 "$KAFKA_PORT" || return 1
-  client_works
-}
-
-wait_ready() {
-  local pid="$1"
-  if ! wait_for "$INFRA_TIMEOUT" "Kafka on 127.0.0.1:$KAFKA_PORT" broker_ready "$pid"; then
-    print_log_tail
-    die "Kafka did not become ready within ${INFRA_TIMEOUT}s (still running as pid $pid; 'kafka.sh down' stops it)"
-  fi
-  log "Kafka is ready on 127.0.0.1:$KAFKA_PORT (pid $pid)"
-}
-
 # --- commands --------------------------------------------------------------------
+
+cmd_libs() {
+  ensure_libs
+}
 
 cmd_up() {
   local pid
-  pid="$(running_pid)"
+  pid="$(tracked_pid "$PID_FILE" "$MARKER" broker)"
   if [ -n "$pid" ]; then
     log "broker already running (pid $pid)"
     # Only skip the log check if this broker finished starting in an earlier run.
@@ -210,52 +187,30 @@ cmd_up() {
   write_config
   format_storage_once
 
-  if [ -f "$LOG_FILE" ]; then
-    mv -f "$LOG_FILE" "$LOG_FILE.1"
-  fi
+  rotate_log "$LOG_FILE"
   log "starting Kafka $KAFKA_VERSION (heap $KAFKA_HEAP), log: $LOG_FILE"
-  # setsid: own session, so the broker survives the calling shell / CI step and
-  # a Ctrl-C in the caller's terminal. The inner bash writes its own pid and
-  # then execs java, so the pid file holds java's pid.
-  # shellcheck disable=SC2016 # $$/$1/$@ expand in the inner bash
-  nohup setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
+  pid="$(start_tracked "$PID_FILE" "$LOG_FILE" broker \
     java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     "$MARKER" \
     -Dlog4j.configuration="file:$BROKER_LOG4J" \
-    -cp "$KAFKA_LIBS/*" kafka.Kafka "$PROPS" \
-    >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
-  # Wait (briefly) for the pid file written by the child.
-  for _ in $(seq 1 50); do
-    pid="$(pid_from_file "$PID_FILE")"
-    [ -n "$pid" ] && break
-    sleep 0.1
-  done
-  [ -n "$pid" ] || die "broker process did not write its pid file"
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$PROPS")"
   wait_ready "$pid"
 }
 
 cmd_down() {
-  local pid
-  pid="$(running_pid)"
-  if [ -z "$pid" ]; then
-    rm -f "$PID_FILE"
-    if tcp_open 127.0.0.1 "$KAFKA_PORT"; then
-      log "not running here; port $KAFKA_PORT is served by another process (left alone)"
-    else
-      log "not running"
-    fi
-    return 0
+  stop_tracked "$PID_FILE" "$MARKER" broker && return 0
+  if tcp_open 127.0.0.1 "$KAFKA_PORT"; then
+    log "not running here; port $KAFKA_PORT is served by another process (left alone)"
+  else
+    log "not running"
   fi
-  stop_process "$pid" broker
-  rm -f "$PID_FILE"
-  log "stopped"
 }
 
 cmd_status() {
   local pid
-  pid="$(running_pid)"
+  pid="$(tracked_pid "$PID_FILE" "$MARKER" broker)"
   if [ -n "$pid" ]; then
     echo "kafka: running (pid $pid), log $LOG_FILE"
   else
@@ -269,21 +224,4 @@ cmd_status() {
   return 1
 }
 
-# Serialise up/down/restart so concurrent callers do not start two brokers.
-with_lock() {
-  exec 9>"$KAFKA_DIR/.lock"
-  flock -w $((INFRA_TIMEOUT + 60)) 9 || die "another kafka.sh is running (lock $KAFKA_DIR/.lock)"
-  "$@"
-}
-
-case "${1:-}" in
-  up) with_lock cmd_up ;;
-  down) with_lock cmd_down ;;
-  restart) with_lock cmd_down && with_lock cmd_up ;;
-  status) cmd_status ;;
-  libs) ensure_libs ;;
-  *)
-    echo "usage: $0 {up|down|restart|status|libs}" >&2
-    exit 2
-    ;;
-esac
+dispatch "$KAFKA_DIR/.lock" "up down restart status libs" "$@"

@@ -26,93 +26,9 @@ LOG_PREFIX=postgres
 PG_OS_USER=postgres
 # Set by ensure_server_installed; PG_BIN (environment) may name a bin dir to prefer.
 PG_BIN_DIR=""
+# shellcheck source-path=SCRIPTDIR source=pg-binaries.sh
+. "$DEPLOY_DIR/pg-binaries.sh"
 mkdir -p "$PG_STATE_DIR"
-
-# --- running things as the postgres OS user ------------------------------------
-
-# as_pg CMD... : run CMD as the postgres OS user when we are root, else as us.
-as_pg() {
-  if is_root; then
-    (cd / && runuser -u "$PG_OS_USER" -- "$@")
-  else
-    "$@"
-  fi
-}
-
-ensure_os_user() {
-  is_root || return 0
-  if ! id -u "$PG_OS_USER" >/dev/null 2>&1; then
-    log "creating system user '$PG_OS_USER'"
-    useradd --system --user-group --no-create-home --home-dir /var/lib/postgresql \
-      --shell /bin/sh "$PG_OS_USER" || die "could not create user $PG_OS_USER"
-  fi
-}
-
-# --- finding binaries --------------------------------------------------------------
-
-# major_of BINDIR : PostgreSQL major version of the binaries in BINDIR.
-major_of() {
-  # "pg_ctl (PostgreSQL) 15.18 (Debian ...)" -> 15
-  "$1/pg_ctl" --version 2>/dev/null |
-    awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]/) { split($i, v, "."); print v[1]; exit } }'
-}
-
-# Prints "MAJOR BINDIR" lines for every server installation found.
-server_candidates() {
-  local d seen=" "
-  local initdb_path
-  initdb_path="$(command -v initdb 2>/dev/null || true)"
-  {
-    if [ -n "${PG_BIN:-}" ]; then
-      echo "$PG_BIN"
-    fi
-    if [ -n "$initdb_path" ]; then
-      dirname -- "$(readlink -f -- "$initdb_path")"
-    fi
-    for d in /usr/lib/postgresql/*/bin; do
-      if [ -d "$d" ]; then
-        echo "$d"
-      fi
-    done
-  } | while read -r d; do
-    case "$seen" in *" $d "*) continue ;; esac
-    seen="$seen$d "
-    if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/postgres" ]; then
-      echo "$(major_of "$d") $d"
-    fi
-  done
-}
-
-# find_server_bin [MAJOR] : bin dir of the highest installed version, or of
-# MAJOR exactly when given (an existing data dir needs its own major version).
-find_server_bin() {
-  local want="${1:-}"
-  server_candidates | sort -k1,1nr | while read -r major dir; do
-    if [ -z "$want" ] || [ "$major" = "$want" ]; then
-      echo "$dir"
-      break
-    fi
-  done
-}
-
-# find_client NAME : a client program (psql, pg_isready), or empty.
-find_client() {
-  local name="$1" d
-  if [ -n "${PG_BIN_DIR:-}" ] && [ -x "$PG_BIN_DIR/$name" ]; then
-    echo "$PG_BIN_DIR/$name"
-    return 0
-  fi
-  if command -v "$name" >/dev/null 2>&1; then
-    command -v "$name"
-    return 0
-  fi
-  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
-    if [ -x "$d/$name" ]; then
-      echo "$d/$name"
-      return 0
-    fi
-  done
-}
 
 # --- probes ------------------------------------------------------------------------
 
@@ -123,20 +39,6 @@ app_connect_ok() {
   [ -n "$psql" ] || return 1
   [ "$(PGCONNECT_TIMEOUT=3 "$psql" -w -X -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" \
     -tAc 'select 1' 2>/dev/null)" = 1 ]
-}
-
-# Does anything accept connections on the port?
-port_answers() {
-  local isready
-  isready="$(find_client pg_isready)"
-  if [ -n "$isready" ]; then
-    # 0 = accepting, 1 = rejecting (e.g. starting up); both mean "a server is there".
-    local rc=0
-    "$isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 3 || rc=$?
-    [ "$rc" -le 1 ]
-  else
-    tcp_open 127.0.0.1 "$PG_PORT"
-  fi
 }
 
 port_free() {
@@ -210,46 +112,6 @@ our_postmaster_pid() {
     rm -f "$pidfile"
   fi
   # A dead pid is handled by PostgreSQL itself at start.
-}
-
-# --- installation --------------------------------------------------------------------
-
-# Debian's postgresql package creates and starts a "main" cluster. Stop the
-# clusters listening on our port (all of them when ALL=1, i.e. right after we
-# installed the package ourselves). Best effort.
-stop_debian_clusters() {
-  local all="${1:-0}"
-  command -v pg_lsclusters >/dev/null 2>&1 || return 0
-  is_root || return 0
-  local ver name port status _
-  while read -r ver name port status _; do
-    case "$status" in online*) ;; *) continue ;; esac
-    if [ "$all" = 1 ] || [ "$port" = "$PG_PORT" ]; then
-      log "stopping Debian cluster $ver/$name on port $port (it would get in the way)"
-      pg_ctlcluster "$ver" "$name" stop -m fast >&2 2>&1 || log "could not stop cluster $ver/$name"
-    fi
-  done < <(pg_lsclusters -h 2>/dev/null || true)
-}
-
-ensure_server_installed() {
-  local want="" dir
-  if [ -f "$PG_DATA/PG_VERSION" ]; then
-    want="$(tr -dc '0-9' <"$PG_DATA/PG_VERSION")"
-  fi
-  dir="$(find_server_bin "$want")"
-  if [ -z "$dir" ] && [ -z "$(find_server_bin)" ]; then
-    log "PostgreSQL server binaries not found (PATH, /usr/lib/postgresql/*/bin)"
-    apt_install postgresql
-    stop_debian_clusters 1
-    dir="$(find_server_bin "$want")"
-  fi
-  if [ -z "$dir" ]; then
-    if [ -n "$want" ]; then
-      die "the data dir $PG_DATA is for PostgreSQL $want, which is not installed (found: $(find_server_bin)); run deploy/local/clean.sh to start afresh"
-    fi
-    die "PostgreSQL server binaries still not found after installation"
-  fi
-  PG_BIN_DIR="$dir"
 }
 
 # --- server lifecycle ------------------------------------------------------------------
@@ -375,7 +237,7 @@ cmd_down() {
   local pid
   pid="$(our_postmaster_pid)"
   if [ -z "$pid" ]; then
-    if port_answers; then
+    if tcp_open 127.0.0.1 "$PG_PORT"; then
       log "not running from $PG_DATA; port $PG_PORT is served by another server (left alone)"
     else
       log "not running"
@@ -403,8 +265,7 @@ cmd_kill() {
   fi
   log "SIGKILL to the postmaster (pid $pid)"
   kill -KILL "$pid"
-  # shellcheck disable=SC2016 # $1 expands in the inner bash
-  wait_for 10 "postmaster $pid to die" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" || true
+  wait_exit "$pid" 10 postmaster || true
 }
 
 cmd_status() {
@@ -420,7 +281,7 @@ cmd_status() {
     echo "postgres: $PG_USER@127.0.0.1:$PG_PORT/$PG_DB answers (DATABASE_URL=$DATABASE_URL)"
     return 0
   fi
-  if port_answers; then
+  if tcp_open 127.0.0.1 "$PG_PORT"; then
     echo "postgres: a server answers on 127.0.0.1:$PG_PORT but not as $PG_USER/$PG_DB"
   else
     echo "postgres: nothing answers on 127.0.0.1:$PG_PORT"
@@ -428,21 +289,4 @@ cmd_status() {
   return 1
 }
 
-# Serialise up/down so concurrent callers do not race on initdb/start.
-with_lock() {
-  exec 9>"$PG_STATE_DIR/.lock"
-  flock -w $((INFRA_TIMEOUT + 60)) 9 || die "another postgres.sh is running (lock $PG_STATE_DIR/.lock)"
-  "$@"
-}
-
-case "${1:-}" in
-  up) with_lock cmd_up ;;
-  down) with_lock cmd_down ;;
-  restart) with_lock cmd_down && with_lock cmd_up ;;
-  kill) with_lock cmd_kill ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 {up|down|restart|kill|status}" >&2
-    exit 2
-    ;;
-esac
+dispatch "$PG_STATE_DIR/.lock" "up down restart kill status" "$@"

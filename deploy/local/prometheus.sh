@@ -58,9 +58,7 @@ stop_system_prometheus() {
     kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in $pids; do
-    # shellcheck disable=SC2016 # $1 expands in the inner bash
-    wait_for 15 "pid $pid to exit" bash -c '! kill -0 "$1" 2>/dev/null' _ "$pid" ||
-      kill -KILL "$pid" 2>/dev/null || true
+    wait_exit "$pid" 15 prometheus || kill -KILL "$pid" 2>/dev/null || true
   done
 }
 
@@ -103,12 +101,7 @@ ensure_binary() {
   fi
 }
 
-# --- process helpers -----------------------------------------------------------
-
-# Pid of our running Prometheus, or empty (helpers in env.sh).
-running_pid() {
-  tracked_pid "$PID_FILE" "$MARKER" prometheus
-}
+# --- probes --------------------------------------------------------------------
 
 port_free() {
   ! tcp_open 127.0.0.1 "$PROMETHEUS_PORT"
@@ -118,31 +111,9 @@ is_ready() {
   curl -fs -o /dev/null --max-time 2 "$URL/-/ready"
 }
 
-print_log_tail() {
-  if [ -f "$LOG_FILE" ]; then
-    log "last lines of $LOG_FILE:"
-    tail -n 30 "$LOG_FILE" >&2 || true
-  fi
-}
-
-# Readiness probe; exits the script if the process died.
-ready_or_die() {
-  local pid="$1"
-  if ! kill -0 "$pid" 2>/dev/null; then
-    print_log_tail
-    rm -f "$PID_FILE"
-    die "prometheus (pid $pid) exited during startup"
-  fi
-  is_ready
-}
-
 wait_ready() {
-  local pid="$1"
-  if ! wait_for "$PROMETHEUS_TIMEOUT" "prometheus $URL/-/ready" ready_or_die "$pid"; then
-    print_log_tail
-    die "prometheus did not become ready within ${PROMETHEUS_TIMEOUT}s (still running as pid $pid; 'prometheus.sh down' stops it)"
-  fi
-  log "prometheus is ready on $URL (pid $pid); alerts: $URL/alerts"
+  wait_started "$PROMETHEUS_TIMEOUT" prometheus "$1" "$LOG_FILE" is_ready
+  log "prometheus is ready on $URL (pid $1); alerts: $URL/alerts"
 }
 
 # --- configuration -------------------------------------------------------------
@@ -214,7 +185,7 @@ cmd_up() {
   ensure_binary || exit 0
   local pid
   write_config
-  pid="$(running_pid)"
+  pid="$(tracked_pid "$PID_FILE" "$MARKER" prometheus)"
   if [ -n "$pid" ]; then
     if [ "$CONFIG_CHANGED" = 1 ]; then
       log "already running (pid $pid); config changed, reloading it (SIGHUP)"
@@ -235,45 +206,22 @@ cmd_up() {
   fi
 
   mkdir -p "$DATA_DIR"
-  if [ -f "$LOG_FILE" ]; then
-    mv -f "$LOG_FILE" "$LOG_FILE.1"
-  fi
+  rotate_log "$LOG_FILE"
   log "starting $PROMETHEUS_BIN on $URL (config $CONFIG, log $LOG_FILE)"
-  # setsid: own session, so it survives the calling shell. The inner bash writes
-  # its own pid and then execs prometheus, so the pid file holds prometheus' pid.
-  # shellcheck disable=SC2016 # $$/$1/$@ expand in the inner bash
-  nohup setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
-    "$PROMETHEUS_BIN" \
-    "$MARKER" \
+  pid="$(start_tracked "$PID_FILE" "$LOG_FILE" prometheus "$PROMETHEUS_BIN" "$MARKER" \
     --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" \
     --storage.tsdb.path="$DATA_DIR" \
-    --storage.tsdb.retention.time="$PROMETHEUS_RETENTION" \
-    >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
-  for _ in $(seq 1 50); do
-    pid="$(pid_from_file "$PID_FILE")"
-    [ -n "$pid" ] && break
-    sleep 0.1
-  done
-  [ -n "$pid" ] || die "prometheus did not write its pid file"
+    --storage.tsdb.retention.time="$PROMETHEUS_RETENTION")"
   wait_ready "$pid"
 }
 
 cmd_down() {
-  local pid
-  pid="$(running_pid)"
-  if [ -z "$pid" ]; then
-    rm -f "$PID_FILE"
-    log "not running"
-    return 0
-  fi
-  stop_process "$pid" prometheus
-  rm -f "$PID_FILE"
-  log "stopped"
+  stop_tracked "$PID_FILE" "$MARKER" prometheus || log "not running"
 }
 
 cmd_status() {
   local pid
-  pid="$(running_pid)"
+  pid="$(tracked_pid "$PID_FILE" "$MARKER" prometheus)"
   if [ -n "$pid" ]; then
     echo "prometheus: running (pid $pid), config $CONFIG, log $LOG_FILE"
   elif command -v prometheus >/dev/null 2>&1; then
@@ -293,19 +241,5 @@ cmd_status() {
   return 1
 }
 
-# Serialise up/down so concurrent callers do not start two servers.
-with_lock() {
-  exec 9>"$PROM_DIR/.lock"
-  flock -w $((PROMETHEUS_TIMEOUT + 60)) 9 || die "another prometheus.sh is running (lock $PROM_DIR/.lock)"
-  "$@"
-}
-
-case "${1:-}" in
-  up) with_lock cmd_up ;;
-  down) with_lock cmd_down ;;
-  status) cmd_status ;;
-  *)
-    echo "usage: $0 {up|down|status}" >&2
-    exit 2
-    ;;
-esac
+LOCK_TIMEOUT=$((PROMETHEUS_TIMEOUT + 60))
+dispatch "$PROM_DIR/.lock" "up down status" "$@"

@@ -1,60 +1,94 @@
 #!/usr/bin/env bash
 # Start or stop both services in the background (pid files and logs under .local/run).
-#   services.sh up    migrate, create topics, start both, wait until /readyz answers 200
-#   services.sh down  SIGTERM both (graceful), SIGKILL after 30 s
+#   services.sh up      migrate, create topics, start both, wait until /readyz answers 200
+#   services.sh down    SIGTERM both (graceful), SIGKILL after 30 s
+#   services.sh status  print whether each runs and is ready (exit 0 if both are)
+#   services.sh restart-consumer  stop and start the consumer alone (make chaos uses it)
 set -euo pipefail
-# shellcheck source=deploy/local/env.sh
-source "$(dirname -- "${BASH_SOURCE[0]}")/env.sh"
+LOG_PREFIX=services
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/env.sh"
 RUN_DIR="$STATE_DIR/run"
 BIN="$ROOT/.venv/bin"
+API_PORT="${API_PORT:-8000}"
+CONSUMER_PORT="${CONSUMER_PORT:-8001}"
 mkdir -p "$RUN_DIR"
 
-running() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+# The marker is a Python -X option naming this run dir: it sets our processes apart from a
+# recycled pid and from test runs of the same console scripts.
+marker() { echo "-Xpaystream.run=$RUN_DIR/$1"; }
+
+tracked() { tracked_pid "$RUN_DIR/$1.pid" "$(marker "$1")" "$1"; }
 
 ready() { curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$1/readyz"; }
 
-start() { # name port
-  local name="$1" port="$2"
-  if running "$name"; then
-    log "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
-    return 0
+# One setup step, logged to migrate.log; on failure its output is shown, not only logged.
+setup() {
+  local out
+  log "$*"
+  if ! out="$("$BIN/$1" "${@:2}" 2>&1)"; then
+    printf '%s\n' "$out" | tee -a "$RUN_DIR/migrate.log" >&2
+    die "'$*' failed (output above, also in $RUN_DIR/migrate.log)"
   fi
-  rm -f "$RUN_DIR/$name.pid"
-  PORT="$port" setsid nohup "$BIN/$name" >>"$RUN_DIR/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN_DIR/$name.pid"
-  log "$name started (pid $!, log $RUN_DIR/$name.log)"
+  printf '%s\n' "$out" >>"$RUN_DIR/migrate.log"
 }
 
-stop() { # name
-  local name="$1" pid
-  running "$name" || { rm -f "$RUN_DIR/$name.pid"; return 0; }
-  pid="$(cat "$RUN_DIR/$name.pid")"
-  stop_process "$pid" "$name"
-  rm -f "$RUN_DIR/$name.pid"
-  log "$name stopped"
+start() { # name port
+  local name="$1" port="$2" pid
+  pid="$(tracked "$name")"
+  if [ -n "$pid" ]; then
+    log "$name already running (pid $pid)"
+  else
+    pid="$(PORT="$port" start_tracked "$RUN_DIR/$name.pid" "$RUN_DIR/$name.log" "$name" \
+      "$BIN/python" "$(marker "$name")" "$BIN/$name" serve)"
+    log "$name started (pid $pid, log $RUN_DIR/$name.log)"
+  fi
+  wait_started "$INFRA_TIMEOUT" "$name /readyz" "$pid" "$RUN_DIR/$name.log" ready "$port"
 }
 
-case "${1:-}" in
-  up)
-    export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
-    "$BIN/transaction-api" migrate 2>>"$RUN_DIR/migrate.log"
-    "$BIN/notification-consumer" migrate 2>>"$RUN_DIR/migrate.log"
-    "$BIN/notification-consumer" create-topics 2>>"$RUN_DIR/migrate.log"
-    start transaction-api "${API_PORT:-8000}"
-    # The console reads the API (readiness, outbox, lineage) wherever this script put it.
-    API_URL="${API_URL:-http://127.0.0.1:${API_PORT:-8000}}" \
-      start notification-consumer "${CONSUMER_PORT:-8001}"
-    wait_for "$INFRA_TIMEOUT" "transaction-api /readyz" ready "${API_PORT:-8000}" ||
-      { tail -n 20 "$RUN_DIR/transaction-api.log" >&2; exit 1; }
-    wait_for "$INFRA_TIMEOUT" "notification-consumer /readyz" ready "${CONSUMER_PORT:-8001}" ||
-      { tail -n 20 "$RUN_DIR/notification-consumer.log" >&2; exit 1; }
-    ;;
-  down)
-    stop transaction-api
-    stop notification-consumer
-    ;;
-  *)
-    echo "usage: $0 up|down" >&2
-    exit 2
-    ;;
-esac
+# The consumer reads the API's side of reconciliation and lineage here.
+export API_URL="${API_URL:-http://127.0.0.1:$API_PORT}"
+
+cmd_up() {
+  export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+  setup transaction-api migrate
+  setup notification-consumer migrate
+  setup notification-consumer create-topics
+  start transaction-api "$API_PORT"
+  start notification-consumer "$CONSUMER_PORT"
+}
+
+cmd_down() {
+  local name
+  for name in transaction-api notification-consumer; do
+    stop_tracked "$RUN_DIR/$name.pid" "$(marker "$name")" "$name" || true
+  done
+}
+
+cmd_restart-consumer() {
+  export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+  stop_tracked "$RUN_DIR/notification-consumer.pid" "$(marker notification-consumer)" \
+    notification-consumer || true
+  start notification-consumer "$CONSUMER_PORT"
+}
+
+cmd_status() {
+  local name port pid rc=0
+  for name in transaction-api notification-consumer; do
+    port="$API_PORT"
+    [ "$name" = transaction-api ] || port="$CONSUMER_PORT"
+    pid="$(tracked "$name")"
+    if [ -z "$pid" ]; then
+      echo "$name: not running"
+      rc=1
+    elif ready "$port"; then
+      echo "$name: running (pid $pid), ready on 127.0.0.1:$port"
+    else
+      echo "$name: running (pid $pid), not ready on 127.0.0.1:$port"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+dispatch "$RUN_DIR/.lock" "up down status restart-consumer" "$@"

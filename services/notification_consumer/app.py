@@ -1,59 +1,82 @@
 """create_app(settings): the consumer loop and its REST API in one process. No logic here."""
 
 import logging
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from notification_consumer.asyncapi_route import router as asyncapi_router
 from notification_consumer.config import Settings
 from notification_consumer.console.runtime import Console, install
-from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.context import ConsumerContext
+from notification_consumer.errors import install_error_handlers
+from notification_consumer.kafka_link import AioKafkaLink
+from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
+from notification_consumer.pg_store import PostgresEffects
+from notification_consumer.reconciler import Reconciler
+from notification_consumer.reconciler import router as reconcile_router
 from notification_consumer.routes import router
+from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
+IDLE_IN_TRANSACTION_MS = 15_000
 
 
-def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings)
-    consumer = NotificationConsumer(settings, engine)
+def create_app(settings: Settings, *,
+               after_db_commit: Callable[[], None] | None = None) -> FastAPI:
+    """`after_db_commit` is a test hook (crash injection between the two commits)."""
+    # A frozen member (GC pause, SIGSTOP) must not hold its row locks for ever: the server
+    # ends a transaction idle for longer than this, so the new owner's claim goes through.
+    # Longer than the dead-letter publish a transaction may wait for.
+    engine = make_engine(settings, server_settings={
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)})
+    store = PostgresEffects(engine, settings.kafka_group_id, settings.claim_stale_s)
+    consumer = NotificationConsumer(settings, store, AioKafkaLink(settings),
+                                    after_db_commit=after_db_commit)
     monitor = LagMonitor(settings, engine, consumer)
-    context = ConsumerContext(settings, engine, consumer, monitor, ApiKeys(settings.api_keys))
+    reconciler = Reconciler(settings, engine, monitor.window)
+    keys = ApiKeys(settings.api_keys, settings.admin_api_keys)
+    context = ConsumerContext(settings, engine, consumer, monitor, keys)
+    webhooks = Webhooks(settings, settings, keys)
     console = Console(settings, engine, consumer, monitor)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         consumer.start()
         monitor.start()
+        reconciler.start()
+        webhooks.start()
         console.start()
         log.info("notification consumer started", extra={"port": settings.port})
         try:
             yield
         finally:
             await console.stop()
+            await webhooks.stop()
+            await reconciler.stop()
             await monitor.stop()
             await consumer.stop()
             await engine.dispose()
             log.info("notification consumer stopped")
 
     async def consuming() -> tuple[bool, str]:
-        status = consumer.status()
-        if consumer.consumer is None:
-            return False, str(consumer.degraded or "not connected")
-        if consumer.degraded:
-            return False, consumer.degraded
-        if time.monotonic() - consumer.last_progress > STUCK_AFTER_S:
+        health = consumer.health()
+        if not health.connected:
+            return False, str(health.degraded or "not connected")
+        if health.degraded:
+            return False, health.degraded
+        if health.seconds_since_fetch > STUCK_AFTER_S:
             return False, "no fetch for over a minute"
-        return True, f"assigned partitions {status['assigned_partitions']}"
+        return True, f"assigned partitions {list(health.assigned)}"
 
     app = FastAPI(
         title="Notification consumer",
@@ -62,11 +85,17 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = context
+    app.state.reconciler = reconciler
     install_problem_handlers(app)
+    install_error_handlers(app)
     document_problems(app)
     app.include_router(router)
+    app.include_router(asyncapi_router)
+    app.include_router(reconcile_router)
+    webhooks.install(app)
     install(app, console)
     app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
                                   {"database", "consumer"}))
     app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "notification-consumer")
     return app

@@ -1,18 +1,33 @@
 from pydantic import Field, SecretStr
 
+from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.settings import CommonSettings
 
 SCHEMA = "notification_consumer"
 
 
-class Settings(CommonSettings):
+class Settings(WebhookSettings, CommonSettings):
     port: int = 8001
     kafka_group_id: str = "transaction-consumers"
     kafka_dlq_topic: str = "events.transactions.dlq"
+    # Static membership: one stable id per replica; a restart within the session timeout
+    # then causes no rebalance. Empty = dynamic membership.
+    kafka_group_instance_id: str = Field(default="", max_length=249)
+    # Keys allowed to replay dead letters and reset offsets (also valid for reads).
+    admin_api_keys: SecretStr = SecretStr("")
     batch_max_records: int = Field(default=500, ge=1, le=10_000)
     batch_wait_ms: int = Field(default=100, ge=0, le=10_000)
-    # An unexpected error on one message is retried this many times, then dead-lettered.
+    # A record failing for its own reasons is retried this many times, then dead-lettered.
     max_attempts: int = Field(default=3, ge=1, le=100)
+    # No record holds its partition longer than this while PostgreSQL and Kafka are healthy.
+    record_hold_max_s: float = Field(default=180.0, gt=0)
+    # A dead letter's copy on the DLQ topic stays under this size (the broker's default
+    # limit is 1 MiB); larger originals are truncated there and kept whole in the table.
+    dlq_max_record_bytes: int = Field(default=1_000_000, ge=16_384)
+    # A claim nobody has used for this long can be taken by a lower generation (the group
+    # was deleted and Kafka restarted its generations).
+    claim_stale_s: float = Field(default=600.0, gt=0)
+    max_loop_restarts: int = Field(default=5, ge=0)
     backoff_initial_s: float = Field(default=0.2, gt=0)
     backoff_max_s: float = Field(default=15.0, gt=0)
     stop_timeout_s: float = Field(default=20.0, gt=0)
@@ -20,12 +35,13 @@ class Settings(CommonSettings):
     lag_window_samples: int = Field(default=12, ge=2, le=1000)
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
-    # Fault injection for the test suite only: exit abruptly right after the N-th batch's
-    # database commit, before its Kafka commit. 0 (the default) disables it.
-    fault_exit_after_db_commits: int = Field(default=0, ge=0)
-    # Console and dead-letter replay (console/ package). ADMIN_API_KEYS: keys allowed to
-    # replay; when empty, any API key may (the behaviour before admin keys existed).
-    admin_api_keys: SecretStr = SecretStr("")
+    # Reconciliation: where the API's side is read, with which key (empty: the first of
+    # API_KEYS, which suits the usual deployment where both services share their keys).
     api_url: str = "http://127.0.0.1:8000"
+    api_key: SecretStr = SecretStr("")
+    reconcile_interval_s: float = Field(default=60.0, ge=0, le=86_400)  # 0 = no background run
+    reconcile_window_s: float = Field(default=900.0, gt=0, le=86_400)
+    reconcile_grace_s: float = Field(default=30.0, ge=0, le=86_400)
+    reconcile_timeout_s: float = Field(default=30.0, gt=0, le=600)
     console_sample_interval_s: float = Field(default=5.0, gt=0, le=60)
     replay_rate_per_s: float = Field(default=20.0, gt=0, le=1000)

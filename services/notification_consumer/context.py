@@ -6,7 +6,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.config import Settings
-from notification_consumer.consumer import NotificationConsumer
+from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 from service_kit.auth import ApiKeys
 

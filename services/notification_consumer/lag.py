@@ -1,7 +1,9 @@
 """Consumer lag per partition, judged over a sliding window the way Burrow does.
 
 lag = log end offset - committed (stored) offset. Status per partition:
-  OK     lag is 0, or it is not growing and the committed offset moves;
+  OK     any observation in the window had zero lag (Burrow's rule: a consumer that caught
+         up at least once in the window is keeping up), or lag is not growing and the
+         committed offset moves;
   WARN   lag grew over the whole window while commits still move;
   STALL  the committed offset did not move over the window while lag > 0;
   STOP   nothing was ever committed for the partition while it has messages.
@@ -39,7 +41,7 @@ class LagWindow:
             return "OK"
         last = window[-1]
         lag = last.end - (last.committed or 0)
-        if lag <= 0:
+        if lag <= 0 or any(s.end - (s.committed or 0) <= 0 for s in window):
             return "OK"
         if last.committed is None:
             return "STOP"

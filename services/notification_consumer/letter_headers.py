@@ -1,42 +1,30 @@
 """The one place that reads a stored dead letter's headers and bytes back.
 
-Dead-letter header storage is changing (JSON with base64 values today, bytea later): adapt
-`stored_headers` and nothing else.
+Header keys and values are stored as two bytea arrays (exact bytes, whatever they hold).
 """
 
-import base64
-import binascii
-from typing import Any
-
-import orjson
+from collections.abc import Sequence
 
 from notification_consumer.dead_letters import original_headers
+from notification_consumer.text import display_bytes
 from payment_events.codec import KafkaRecord
 
 Headers = list[tuple[str, bytes]]
 
 
-def stored_headers(stored: Any) -> Headers:
-    """Headers as (name, raw bytes); anything unreadable becomes a visible placeholder."""
-    if isinstance(stored, bytes | bytearray | memoryview):
-        try:
-            stored = orjson.loads(bytes(stored))
-        except orjson.JSONDecodeError:
-            return [("(unreadable headers)", bytes(stored))]
-    headers: Headers = []
-    for item in stored or []:
-        try:
-            name, value = item
-            raw = value if isinstance(value, bytes) else base64.b64decode(value, validate=True)
-            headers.append((name if isinstance(name, str) else str(name), raw))
-        except (ValueError, TypeError, binascii.Error):
-            headers.append(("(unreadable header)", repr(item).encode()[:200]))
-    return headers
+def stored_headers(keys: Sequence[bytes] | None, values: Sequence[bytes] | None) -> Headers:
+    """Headers as (name shown as text, raw value bytes)."""
+    return [(display_bytes(bytes(k)), bytes(v))
+            for k, v in zip(keys or [], values or [], strict=True)]
 
 
-def letter_record(key: bytes | None, value: bytes | None, stored: Any) -> KafkaRecord:
-    """What a replay republishes: the original key, value and headers, no dlq_* additions."""
-    return KafkaRecord(key, value or b"", original_headers(stored_headers(stored)))
+def letter_record(key: bytes | None, value: bytes | None, keys: Sequence[bytes],
+                  values: Sequence[bytes]) -> KafkaRecord:
+    """What a replay republishes: the original key, value and headers, no dlq_* additions.
+    Header names go back as UTF-8 (Kafka's header keys are strings), NUL bytes included."""
+    headers = [(bytes(k).decode("utf-8", "replace"), bytes(v))
+               for k, v in zip(keys, values, strict=True)]
+    return KafkaRecord(key, value or b"", original_headers(headers))
 
 
 def display(raw: bytes | None, limit: int = 64_000) -> str:

@@ -62,7 +62,7 @@ class ReplayInProgress(Exception):
 # Two statements on purpose: under READ COMMITTED a statement that waited for the row lock
 # re-reads the locked row but not a joined one, so the replay row is read after the lock.
 _LOCK = text(f"""
-    SELECT id, group_id, topic, key, value, headers FROM {S}.dead_letters
+    SELECT id, group_id, topic, key, value, header_keys, header_values FROM {S}.dead_letters
     WHERE id = :id FOR UPDATE
 """)
 _REPLAY = text(f"""
@@ -130,7 +130,7 @@ class LetterReplayer:
                     "id": letter_id, "replay_id": replay_id, "audit_id": audit_id,
                     "actor": actor_scope, "lease": REPLAY_LEASE_S})).scalar_one()
                 mode = "publish"
-            record = letter_record(row.key, row.value, row.headers)
+            record = letter_record(row.key, row.value, row.header_keys, row.header_values)
         if mode == "wait":
             return await self._wait_for_twin(letter_id, lease_left)
         if mode == "resolve":

@@ -1,6 +1,16 @@
 """The consumer's Prometheus metrics."""
 
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from notification_consumer.ports import WriteOutcome
+
+log = logging.getLogger("notification_consumer.loop")
 
 EVENTS_PROCESSED = Counter("consumer_events_processed_total", "Events written (first time)")
 DUPLICATES = Counter("consumer_duplicates_total", "Deliveries of events already processed")
@@ -29,3 +39,31 @@ SINCE_COMMIT = Gauge("consumer_seconds_since_last_commit",
 # Not tied to having partitions: a replica beyond the partition count is idle, yet ready.
 READY = Gauge("consumer_ready",
               "1 when the consumer is connected to Kafka and not degraded, else 0")
+FENCED_BATCHES = Counter("consumer_fenced_batches_total",
+                         "Batches rolled back because their partitions had a newer owner")
+LOOP_RESTARTS = Counter("consumer_loop_restarts_total",
+                        "Times the consumer loop crashed and was restarted")
+PER_PARTITION = (LAG, LAG_SECONDS, SINCE_COMMIT)
+
+
+def forget_partitions(partitions: set[int]) -> None:
+    """Per-partition gauges belong to the current owner: drop them when a partition goes."""
+    for gauge in PER_PARTITION:
+        for p in partitions:
+            with contextlib.suppress(KeyError):
+                gauge.remove(str(p))
+
+
+def observe_outcome(outcome: "WriteOutcome") -> None:
+    now = datetime.now(UTC)
+    EVENTS_PROCESSED.inc(len(outcome.inserted))
+    DUPLICATES.inc(outcome.duplicates)
+    per_event_logs = log.isEnabledFor(logging.INFO)
+    for row in outcome.inserted:
+        latency = (now - row.event.occurred_at).total_seconds()
+        END_TO_END.observe(latency)
+        if per_event_logs:
+            log.info("event processed", extra={
+                "event_id": str(row.event.event_id), "partition": row.partition,
+                "offset": row.offset, "trace_id": row.trace_id,
+                "latency_ms": round(latency * 1000, 2)})

@@ -8,10 +8,11 @@ the plan in one transaction.
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Protocol
 from uuid import UUID
 
-from payment_events.codec import decode, header
+from payment_events.codec import decode, header, owner_scope
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 from service_kit.tracing import parse_traceparent
@@ -44,6 +45,7 @@ class EventRow:
     record: RecordLike
     payload_hash: str
     trace_id: str | None
+    owner_scope: str | None = None
 
     @property
     def topic(self) -> str:
@@ -89,6 +91,8 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
         plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
         try:
             event = decode(record.value, record.headers)
+            scope = owner_scope(record.headers)
+            storable(event)
         except PoisonMessage as exc:
             plan.dead_letters.append(
                 DeadLetter(record, exc.reason, "PoisonMessage", exc.detail, attempts=1)
@@ -106,9 +110,29 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
         seen[event.event_id] = digest
         trace = parse_traceparent(header(record.headers, "ce_traceparent"))
         plan.events.append(
-            EventRow(event, record, digest, trace.trace_id if trace else None)
+            EventRow(event, record, digest, trace.trace_id if trace else None, scope)
         )
     return plan
+
+
+def storable(event: PaymentAccepted) -> None:
+    """Raise PoisonMessage for a valid event PostgreSQL could not store: a time outside the
+    range once converted to UTC, a NUL byte or an unpaired surrogate in a text field. Found
+    here, the record is dead-lettered at once instead of failing later in the database."""
+    try:
+        event.occurred_at.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise PoisonMessage("unrepresentable", f"occurred_at out of range in UTC: {exc}") from exc
+    for name in ("payer_id", "payee_id", "currency", "description"):
+        value = getattr(event, name)
+        if value is None:
+            continue
+        if "\x00" in value:
+            raise PoisonMessage("unrepresentable", f"{name} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise PoisonMessage("unrepresentable", f"{name} is not valid Unicode") from exc
 
 
 def conflict(record: RecordLike, event_id: UUID) -> DeadLetter:

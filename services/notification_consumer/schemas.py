@@ -8,7 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, field_serializer
 
+from notification_consumer.text import display_bytes
 from payment_events.money import canonical_amount
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 
 T = TypeVar("T")
 
@@ -61,7 +63,9 @@ class DeadLetterView(BaseModel):
     kafka_timestamp: datetime | None
     key: bytes | None = Field(description="original key, base64")
     value: bytes | None = Field(description="original value bytes, base64")
-    headers: list[list[str]] = Field(description="original headers: [name, base64 value]")
+    headers: list[list[str]] = Field(
+        description="original headers: [name, base64 value]; the name is shown as UTF-8 "
+                    "(invalid bytes as U+FFFD, NUL as \\0); the table keeps the exact bytes")
     reason: str
     error_class: str
     error_message: str
@@ -69,6 +73,14 @@ class DeadLetterView(BaseModel):
     event_id: UUID | None
     created_at: datetime
     replayed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "DeadLetterView":
+        keys, values = row["header_keys"], row["header_values"]
+        headers = [[display_bytes(bytes(k)), base64.b64encode(bytes(v)).decode()]
+                   for k, v in zip(keys, values, strict=True)]
+        fields = {k: v for k, v in row.items() if k not in ("header_keys", "header_values")}
+        return cls(**fields, headers=headers)
 
     @field_serializer("key", "value")
     def _b64(self, data: bytes | None) -> str | None:
@@ -106,6 +118,11 @@ class Stats(BaseModel):
     status: str = Field(description="OK, WARN, STALL, STOP (Burrow-style), or UNKNOWN")
     kafka_error: str | None = None
     consumer: dict[str, Any]
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problem statuses a route can answer."""
+    return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
 
 
 def _amount(amount: Decimal, currency: str) -> str:

@@ -1,37 +1,38 @@
-"""Writes a BatchPlan in one transaction (effects + stored offsets), and the read queries.
+"""The SQL of the write path: events + notifications (one CTE), dead letters, fenced offsets,
+partition claims, counters; and the two reads the loop and the monitor need.
 
 Exactly-once effect: an event row is inserted at most once (primary key = event id), its
 notifications only when its row was inserted, and the partition offsets are stored in the
-same transaction. Offsets only move forward here; only the replay command moves them back.
+same transaction, only by the member whose claim (group generation + member id) is current.
 """
 
-import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notification_consumer.processing import DeadLetter, EventRow, TopicPartition
+from notification_consumer.text import safe_text
 
 S = "notification_consumer"
 
-
 # One statement writes a batch's new events and, for exactly those, their notifications:
 # the debit notice for the payer and the credit notice for the payee. Amounts travel as text
-# (exact decimal strings; cheaper to send than numeric) and are cast by PostgreSQL.
+# (exact decimal strings) and are cast by PostgreSQL.
 _INSERT_EVENTS = text(f"""
     WITH new AS (
         INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
-            description, occurred_at, topic, partition, "offset", payload_hash, trace_id)
-        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr
+            description, occurred_at, topic, partition, "offset", payload_hash, trace_id,
+            owner_scope)
+        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr, sc
         FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
             CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
             CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
-            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]))
-            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr)
+            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]),
+            CAST(:scopes AS text[]))
+            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr, sc)
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id, payer_id, payee_id, amount, currency
     ), notes AS (
@@ -48,19 +49,37 @@ _EXISTING = text(f"""
 """)
 _INSERT_DEAD_LETTER = text(f"""
     INSERT INTO {S}.dead_letters (group_id, topic, partition, "offset", kafka_timestamp, key,
-        value, headers, reason, error_class, error_message, attempts, event_id)
-    VALUES (:group_id, :topic, :partition, :offset, :ts, :key, :value, CAST(:headers AS jsonb),
-        :reason, :error_class, :error_message, :attempts, :event_id)
+        value, header_keys, header_values, reason, error_class, error_message, attempts,
+        event_id)
+    VALUES (:group_id, :topic, :partition, :offset, :ts, :key, :value,
+        CAST(:header_keys AS bytea[]), CAST(:header_values AS bytea[]), :reason, :error_class,
+        :error_message, :attempts, :event_id)
     ON CONFLICT ON CONSTRAINT dead_letters_once_per_record DO NOTHING
     RETURNING id
 """)
+# Only the claimed owner moves a partition's offset; a row it no longer owns is not returned.
 _STORE_OFFSETS = text(f"""
-    INSERT INTO {S}.consumer_offsets (group_id, topic, partition, next_offset)
-    SELECT :group_id, * FROM unnest(CAST(:topics AS text[]), CAST(:partitions AS int[]),
-        CAST(:offsets AS bigint[]))
+    UPDATE {S}.consumer_offsets AS o
+    SET next_offset = GREATEST(o.next_offset, b.o), updated_at = now()
+    FROM unnest(CAST(:topics AS text[]), CAST(:partitions AS int[]),
+        CAST(:offsets AS bigint[])) AS b(t, p, o)
+    WHERE o.group_id = :group_id AND o.topic = b.t AND o.partition = b.p
+        AND o.generation = :generation AND o.member_id = :member_id
+    RETURNING o.partition
+""")
+# A claim never takes a partition from a newer generation, except from a claim nobody has
+# used for `stale_s` (the group was deleted and its generations restarted from 1).
+_CLAIM = text(f"""
+    INSERT INTO {S}.consumer_offsets AS o (group_id, topic, partition, next_offset,
+        generation, member_id)
+    SELECT :group_id, t, p, NULL, :generation, :member_id
+    FROM unnest(CAST(:topics AS text[]), CAST(:partitions AS int[])) AS b(t, p)
     ON CONFLICT (group_id, topic, partition) DO UPDATE
-        SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
+        SET generation = EXCLUDED.generation, member_id = EXCLUDED.member_id,
             updated_at = now()
+        WHERE o.generation IS NULL OR o.generation <= EXCLUDED.generation
+            OR o.updated_at < now() - make_interval(secs => :stale_s)
+    RETURNING partition, next_offset
 """)
 _COUNT = text(f"""
     INSERT INTO {S}.consumer_counters AS c (group_id, processed, duplicates, dead_letters)
@@ -88,6 +107,7 @@ async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID
         "offsets": [r.offset for r in rows],
         "hashes": [r.payload_hash for r in rows],
         "traces": [r.trace_id for r in rows],
+        "scopes": [r.owner_scope for r in rows],
     })
     return {row.event_id for row in result}
 
@@ -102,7 +122,9 @@ async def existing_hashes(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, 
 async def insert_dead_letters(
     conn: AsyncConnection, group_id: str, letters: list[DeadLetter]
 ) -> list[tuple[int, int]]:
-    """Record dead letters once per (group, topic, partition, offset).
+    """Record dead letters once per (group, topic, partition, offset). Every column that
+    comes from the record is bytes (key, value, header keys and values) or sanitised text,
+    so no content can make this insert fail.
 
     Returns (index in `letters`, row id) for those not recorded before.
     """
@@ -111,28 +133,56 @@ async def insert_dead_letters(
         r = letter.record
         row = (await conn.execute(_INSERT_DEAD_LETTER, {
             "group_id": group_id, "topic": r.topic, "partition": r.partition,
-            "offset": r.offset,
-            "ts": datetime.fromtimestamp(r.timestamp / 1000, UTC) if r.timestamp else None,
-            "key": r.key, "value": r.value, "headers": encode_headers(r.headers),
-            "reason": letter.reason, "error_class": letter.error_class,
-            "error_message": letter.error_message[:2000], "attempts": letter.attempts,
-            "event_id": letter.event_id,
+            "offset": r.offset, "ts": kafka_time(r.timestamp),
+            "key": r.key, "value": r.value,
+            "header_keys": [k.encode("utf-8", "surrogatepass") for k, _ in r.headers],
+            "header_values": [v if v is not None else b"" for _, v in r.headers],
+            "reason": letter.reason, "error_class": safe_text(letter.error_class, 200),
+            "error_message": safe_text(letter.error_message, 2000),
+            "attempts": letter.attempts, "event_id": letter.event_id,
         })).first()
         if row is not None:
             ids.append((index, int(row.id)))
     return ids
 
 
+def kafka_time(timestamp_ms: int | None) -> datetime | None:
+    """A record's timestamp, or None when absent or outside what a datetime can hold (a
+    producer may set any 64-bit value)."""
+    if not timestamp_ms or timestamp_ms < 0:
+        return None
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 async def store_offsets(
-    conn: AsyncConnection, group_id: str, offsets: dict[TopicPartition, int]
-) -> None:
+    conn: AsyncConnection, group_id: str, offsets: dict[TopicPartition, int],
+    generation: int, member_id: str,
+) -> set[int]:
+    """Move the offsets the caller still owns; returns the partitions moved."""
     if not offsets:
-        return
+        return set()
     tps = list(offsets)
-    await conn.execute(_STORE_OFFSETS, {
+    result = await conn.execute(_STORE_OFFSETS, {
         "group_id": group_id, "topics": [t for t, _ in tps], "partitions": [p for _, p in tps],
-        "offsets": [offsets[tp] for tp in tps],
+        "offsets": [offsets[tp] for tp in tps], "generation": generation,
+        "member_id": member_id,
     })
+    return {row.partition for row in result}
+
+
+async def claim(
+    conn: AsyncConnection, group_id: str, partitions: Sequence[TopicPartition],
+    generation: int, member_id: str, stale_s: float,
+) -> dict[int, int | None]:
+    result = await conn.execute(_CLAIM, {
+        "group_id": group_id, "topics": [t for t, _ in partitions],
+        "partitions": [p for _, p in partitions], "generation": generation,
+        "member_id": member_id, "stale_s": stale_s,
+    })
+    return {row.partition: row.next_offset for row in result}
 
 
 async def count(
@@ -143,12 +193,10 @@ async def count(
                                     "duplicates": duplicates, "dead_letters": dead_letters})
 
 
-async def stored_offsets(
-    conn: AsyncConnection, group_id: str, topic: str
-) -> dict[int, int]:
+async def stored_offsets(conn: AsyncConnection, group_id: str, topic: str) -> dict[int, int]:
     result = await conn.execute(text(f"""
         SELECT partition, next_offset FROM {S}.consumer_offsets
-        WHERE group_id = :g AND topic = :t
+        WHERE group_id = :g AND topic = :t AND next_offset IS NOT NULL
     """), {"g": group_id, "t": topic})
     return {row.partition: row.next_offset for row in result}
 
@@ -161,14 +209,3 @@ async def counters(conn: AsyncConnection, group_id: str) -> dict[str, int]:
     if row is None:
         return {"processed": 0, "duplicates": 0, "dead_letters": 0}
     return dict(row._mapping)
-
-
-def encode_headers(headers: Any) -> str:
-    """Original headers as JSON, values base64 so any bytes survive unchanged."""
-    return orjson.dumps(
-        [[k, base64.b64encode(v or b"").decode()] for k, v in headers]
-    ).decode()
-
-
-def decode_headers(stored: list[list[str]]) -> list[tuple[str, bytes]]:
-    return [(k, base64.b64decode(v)) for k, v in stored]

@@ -1,39 +1,76 @@
-"""create_app(settings): FastAPI + lifespan wiring the adapters. No logic lives here."""
+"""The composition root: create_app(settings) wires the real adapters; http_app(context)
+builds the HTTP surface, the same for the real app and the unit tests' fakes. No logic here."""
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from service_kit.auth import ApiKeys
 from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
-from service_kit.ops_routes import database_check, ops_router
+from service_kit.ops_routes import Check, database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
+from transaction_api import routes
+from transaction_api.accept import Payments
+from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
+from transaction_api.group_commit import GroupCommitter
 from transaction_api.lineage import router as lineage_router
 from transaction_api.marker import PublishedMarker
 from transaction_api.publisher import Publisher
 from transaction_api.relay import run_relay
-from transaction_api.routes import router
+from transaction_api.requests import PostgresRequestStore
 
 log = logging.getLogger(__name__)
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+# One router per resource; a new resource adds its router here.
+RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_router]
+
+
+def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
+             lifespan: Lifespan | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Transaction API",
+        version="1.0.0",
+        description="Accepts payments durably and publishes one event per payment to Kafka.",
+        lifespan=lifespan,
+    )
+    app.state.context = context
+    install_problem_handlers(app)
+    document_problems(app)
+    for router in RESOURCE_ROUTERS:
+        app.include_router(router)
+    app.include_router(ops_router(checks, required))
+    app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, "transaction-api")
+    return app
 
 
 def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings)
     publisher = Publisher(settings)
     marker = PublishedMarker(engine)
-    statements = StatementPool(settings)
-    context = ApiContext(settings, engine, statements, publisher, marker,
-                         ApiKeys(settings.api_keys))
+    statements = StatementPool(settings, lock_timeout_s=settings.idempotency_lock_timeout_s)
+    # The relay leaves a new row alone while the request path may still be publishing it.
+    relay_grace = timedelta(seconds=settings.publish_timeout_s + 1.0)
+    committer = (GroupCommitter(statements, writers=settings.group_commit_writers)
+                 if settings.group_commit_writers else None)
+    store = PostgresRequestStore(statements, marker.mark, relay_grace, committer)
+    context = ApiContext(Payments(store, publisher, settings.publish_timeout_s),
+                         ApiKeys(settings.api_keys), settings.max_body_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await statements.start()
+        if committer is not None:
+            committer.start()
         publisher.start()
         marker.start()
         relay = asyncio.create_task(run_relay(engine, publisher, settings), name="relay")
@@ -47,6 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
             relay.cancel()
             with suppress(asyncio.CancelledError):
                 await relay
+            if committer is not None:
+                await committer.stop()
             await marker.stop()
             await publisher.stop()
             await statements.close()
@@ -57,18 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         # Reported, not required: with Kafka down the API still accepts payments durably.
         return publisher.ready, "connected" if publisher.ready else "not connected (relay waits)"
 
-    app = FastAPI(
-        title="Transaction API",
-        version="1.0.0",
-        description="Accepts payments durably and publishes one event per payment to Kafka.",
-        lifespan=lifespan,
-    )
-    app.state.context = context
-    install_problem_handlers(app)
-    document_problems(app)
-    app.include_router(router, tags=["payments"])
-    app.include_router(lineage_router)
-    app.include_router(ops_router({"database": database_check(engine), "kafka": kafka},
-                                  {"database"}))
-    app.add_middleware(HttpMetricsMiddleware)
+    app = http_app(context, {"database": database_check(engine), "kafka": kafka},
+                   {"database"}, lifespan)
+    app.state.engine = engine  # for resources added later that read the outbox
     return app

@@ -10,29 +10,32 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Query
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.money import canonical_amount
 from service_kit.db import is_transient
+from service_kit.errors import TransientStoreError
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
-from transaction_api.routes import IDEMPOTENCY_KEY, Context, Scope
+from transaction_api.accept import Caller
+from transaction_api.context import IDEMPOTENCY_KEY, CallerDep, Context, Engine
 
 router = APIRouter(tags=["lineage"])
-T = "transaction_api.payment_requests"
+from transaction_api.requests import T  # noqa: E402
+
 _COLUMNS = """event_id, scope, payer_id, payee_id, amount, currency, created_at, published_at,
     publish_attempts, last_publish_error, event_headers"""
 PROBLEMS: dict[int | str, dict[str, Any]] = {c: PROBLEM_RESPONSE_SCHEMA
                                              for c in (401, 404, 422, 503)}
 
 
-async def _one(ctx: Any, where: str, params: dict[str, Any]) -> dict[str, Any] | None:
+async def _one(engine: AsyncEngine, where: str, params: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        async with ctx.engine.connect() as conn:
+        async with engine.connect() as conn:
             row = (await conn.execute(text(f"SELECT {_COLUMNS} FROM {T} WHERE {where}"),
                                       params)).first()
     except Exception as exc:
         if is_transient(exc):
-            raise Problem(503, "payment store unavailable, retry later",
-                          headers={"Retry-After": "2"}) from exc
+            raise TransientStoreError("payment store unavailable") from exc
         raise
     return dict(row._mapping) if row is not None else None
 
@@ -47,8 +50,8 @@ def _trace(headers: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _half(row: dict[str, Any] | None, scope: str, keys_enabled: bool) -> dict[str, Any]:
-    if row is None or (keys_enabled and row["scope"] != scope):
+def _half(row: dict[str, Any] | None, caller: Caller, keys_enabled: bool) -> dict[str, Any]:
+    if row is None or (keys_enabled and row["scope"] != caller.scope):
         raise Problem(404, "no such payment for this key")
     traceparent, trace_id = _trace(row["event_headers"])
     return {
@@ -68,17 +71,18 @@ def _half(row: dict[str, Any] | None, scope: str, keys_enabled: bool) -> dict[st
 
 @router.get("/lineage/{event_id}", responses=PROBLEMS,
             summary="The API's half of a payment's lineage (received, recorded, published)")
-async def payment_lineage(event_id: UUID, ctx: Context, scope: Scope) -> dict[str, Any]:
-    row = await _one(ctx, "event_id = :id", {"id": event_id})
-    return _half(row, scope, ctx.api_keys.enabled)
+async def payment_lineage(event_id: UUID, ctx: Context, engine: Engine,
+                          caller: CallerDep) -> dict[str, Any]:
+    row = await _one(engine, "event_id = :id", {"id": event_id})
+    return _half(row, caller, ctx.api_keys.enabled)
 
 
 @router.get("/lineage", responses=PROBLEMS,
             summary="Find a payment's lineage by the Idempotency-Key its key sent")
 async def lineage_by_key(
-    ctx: Context, scope: Scope,
+    ctx: Context, engine: Engine, caller: CallerDep,
     idempotency_key: Annotated[str, Query(max_length=255, pattern=IDEMPOTENCY_KEY.pattern)],
 ) -> dict[str, Any]:
-    row = await _one(ctx, "scope = :scope AND idempotency_key = :key",
-                     {"scope": scope, "key": idempotency_key})
-    return _half(row, scope, ctx.api_keys.enabled)
+    row = await _one(engine, "scope = :scope AND idempotency_key = :key",
+                     {"scope": caller.scope, "key": idempotency_key})
+    return _half(row, caller, ctx.api_keys.enabled)

@@ -89,8 +89,10 @@ class Publisher:
             self._skip_until = asyncio.get_running_loop().time() + BREAK_S
             raise PublishFailed(repr(exc)) from exc
 
-    async def publish_many(self, records: list[KafkaRecord], timeout_s: float) -> list[bool]:
-        """Send all records, wait for their acks; True per record acknowledged in time."""
+    async def publish_many(self, records: list[KafkaRecord],
+                           timeout_s: float) -> list[str | None]:
+        """Send all records, wait for their acks: per record None when acknowledged in time,
+        else why not (the real reason: the Kafka error, or the timeout)."""
         producer = self._producer
         if producer is None:
             raise PublishFailed("producer not connected")
@@ -105,10 +107,10 @@ class Publisher:
         results = await asyncio.gather(
             *(asyncio.wait_for(one(r), timeout_s) for r in records), return_exceptions=True
         )
-        acked = [not isinstance(r, BaseException) for r in results]
-        if all(acked):
-            self._skip_until = 0.0  # Kafka is back: the request path may publish again
-        return acked
+        errors = [_reason(r, timeout_s) for r in results]
+        if any(e is None for e in errors):
+            self._skip_until = 0.0  # Kafka answers again: the request path may publish
+        return errors
 
     async def restart(self) -> None:
         """Replace the producer: an idempotent producer can wedge after a broker outage."""
@@ -125,6 +127,14 @@ class Publisher:
         if self._producer is not None:
             await _close_quietly(self._producer)  # flushes what is queued, bounded below
             self._producer = None
+
+
+def _reason(result: object, timeout_s: float) -> str | None:
+    if not isinstance(result, BaseException):
+        return None
+    if isinstance(result, TimeoutError):
+        return f"TimeoutError: not acknowledged within {timeout_s}s"
+    return f"{type(result).__name__}: {result}"
 
 
 async def _close_quietly(producer: AIOKafkaProducer) -> None:

@@ -1,46 +1,37 @@
-"""The payment-request store: one row is the idempotency record and the outbox entry."""
+"""The payment-request store: one row is the idempotency record and the outbox entry.
 
-import hashlib
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+asyncpg and SQLAlchemy errors become our own (service_kit.errors) here and nowhere else.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from uuid import UUID
 
+import asyncpg
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payment_events.codec import KafkaRecord
 from payment_events.events import PaymentAccepted
-from service_kit.db import StatementPool
-from service_kit.errors import TransientStoreError
+from service_kit.db import StatementPool, is_transient
+from service_kit.errors import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    TransientStoreError,
+)
+from transaction_api.group_commit import GroupCommitter
+from transaction_api.ports import PaymentView, StoredRequest
 
 T = "transaction_api.payment_requests"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRequest:
-    event_id: UUID
-    request_hash: str
-    created_at: datetime
-    published: bool
-    replayed: bool  # True when an earlier request with the same key is answered again
-
-
-class IdempotencyKeyReused(Exception):
-    """The key was used before with a different request body."""
-
-
-def request_hash(canonical: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
 
 # Hot path: plain asyncpg statements, each its own implicit transaction (one round trip).
 _INSERT = f"""
     INSERT INTO {T} (event_id, scope, idempotency_key, request_hash, payer_id, payee_id,
                      amount, currency, description, event_key, event_value, event_headers,
-                     created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+                     created_at, next_attempt_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
     ON CONFLICT (scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING event_id
 """
@@ -48,40 +39,75 @@ _BY_KEY = f"""
     SELECT event_id, request_hash, created_at, published_at IS NOT NULL AS published
     FROM {T} WHERE scope = $1 AND idempotency_key = $2
 """
+_BY_ID = f"""
+    SELECT event_id, scope, payer_id, payee_id, amount, currency, description, created_at,
+           published_at, publish_attempts FROM {T} WHERE event_id = $1
+"""
 
 
-async def record_payment_request(
-    pool: StatementPool,
-    *,
-    scope: str,
-    idempotency_key: str | None,
-    hash_: str,
-    event: PaymentAccepted,
-    record: KafkaRecord,
-) -> StoredRequest:
-    """Insert the request durably, or return the earlier one recorded under the same key.
+@asynccontextmanager
+async def store_errors() -> AsyncIterator[None]:
+    """Database errors worth a retry become TransientStoreError; a lock wait past the
+    pool's lock_timeout on the idempotency index is a twin still in flight."""
+    try:
+        yield
+    except asyncpg.exceptions.LockNotAvailableError as exc:
+        raise IdempotencyKeyInFlight() from exc
+    except (TransientStoreError, IdempotencyKeyReused):
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientStoreError(repr(exc)) from exc
+        raise
 
-    A concurrent twin blocks on the unique index until the first insert commits, then finds
-    that row: every caller gets the first request's event id, and only one row exists.
-    """
-    headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
-    async with pool.acquire() as conn:
-        for _ in range(3):  # the twin's key may expire between the two statements: retry
-            inserted = await conn.fetchval(
-                _INSERT, event.event_id, scope, idempotency_key, hash_, event.payer_id,
-                event.payee_id, event.amount, event.currency, event.description, record.key,
-                record.value, headers, event.occurred_at)
-            if inserted is not None:
-                return StoredRequest(event.event_id, hash_, event.occurred_at, False, False)
-            row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
-            if row is not None:
-                break
-        else:
-            raise TransientStoreError("idempotency record vanished three times; retry")
-    if row["request_hash"] != hash_:
-        raise IdempotencyKeyReused(idempotency_key)
-    return StoredRequest(row["event_id"], row["request_hash"], row["created_at"],
-                         row["published"], True)
+
+class PostgresRequestStore:
+    """RequestStore (ports.py) on PostgreSQL."""
+
+    def __init__(self, pool: StatementPool, mark: Callable[[UUID], None],
+                 relay_grace: timedelta, committer: GroupCommitter | None = None) -> None:
+        self._pool = pool
+        self._committer = committer
+        self._mark = mark  # PublishedMarker.mark: batched, off the request path
+        # The relay leaves a new row alone this long: the request path is publishing it.
+        self._relay_grace = relay_grace
+
+    async def record(self, *, scope: str, idempotency_key: str | None, request_hash: str,
+                     event: PaymentAccepted, record: KafkaRecord) -> StoredRequest:
+        """A concurrent twin blocks on the unique index until the first insert commits, then
+        finds that row: every caller gets the first request's event id, one row exists."""
+        headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
+        values = (event.event_id, scope, idempotency_key, request_hash, event.payer_id,
+                  event.payee_id, event.amount, event.currency, event.description, record.key,
+                  record.value, headers, event.occurred_at,
+                  event.occurred_at + self._relay_grace)
+        async with store_errors():
+            for _ in range(3):  # the twin's key may expire between the two statements: retry
+                if await self._insert(values):
+                    return StoredRequest(event.event_id, event.occurred_at, False, False)
+                async with self._pool.acquire() as conn:
+                    row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
+                if row is not None:
+                    break
+            else:
+                raise TransientStoreError("idempotency record vanished three times; retry")
+        if row["request_hash"] != request_hash:
+            raise IdempotencyKeyReused()
+        return StoredRequest(row["event_id"], row["created_at"], row["published"], True)
+
+    async def _insert(self, values: tuple[object, ...]) -> bool:
+        if self._committer is not None:
+            return await self._committer.insert(values)
+        async with self._pool.acquire() as conn:
+            return await conn.fetchval(_INSERT, *values) is not None
+
+    async def get(self, event_id: UUID) -> PaymentView | None:
+        async with store_errors(), self._pool.acquire() as conn:
+            row = await conn.fetchrow(_BY_ID, event_id)
+        return PaymentView(**dict(row)) if row is not None else None
+
+    def mark_published(self, event_id: UUID) -> None:
+        self._mark(event_id)
 
 
 async def mark_published(conn: AsyncConnection, event_ids: list[UUID]) -> None:
@@ -90,28 +116,4 @@ async def mark_published(conn: AsyncConnection, event_ids: list[UUID]) -> None:
              "AND published_at IS NULL"),
         {"ids": event_ids},
     )
-
-
-async def get_payment(engine: AsyncEngine, event_id: UUID) -> dict[str, Any] | None:
-    async with engine.connect() as conn:
-        row = (await conn.execute(text(f"""
-            SELECT event_id, payer_id, payee_id, amount, currency, description, created_at,
-                   published_at, publish_attempts FROM {T} WHERE event_id = :id
-        """), {"id": event_id})).first()
-    return dict(row._mapping) if row is not None else None
-
-
-async def expire_idempotency_keys(engine: AsyncEngine, retention: timedelta) -> int:
-    """Forget keys older than the retention; the payment and its outbox state stay.
-
-    Safe on any replica at any time: one UPDATE, idempotent, bounded per call.
-    """
-    async with engine.begin() as conn:
-        result = await conn.execute(text(f"""
-            UPDATE {T} SET idempotency_key = NULL
-            WHERE event_id IN (SELECT event_id FROM {T}
-                               WHERE idempotency_key IS NOT NULL AND created_at < :cutoff
-                               LIMIT 10000)
-        """), {"cutoff": datetime.now(UTC) - retention})
-    return int(getattr(result, "rowcount", 0) or 0)
 

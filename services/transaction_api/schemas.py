@@ -2,13 +2,13 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from payment_events.events import (
-    AMOUNT_PATTERN,
+    AMOUNT_JSON_SCHEMA,
     AccountId,
     Currency,
     Description,
@@ -42,7 +42,8 @@ class PaymentRequest(BaseModel):
     payer_id: AccountId
     currency: Currency
     payee_id: AccountId
-    amount: str = Field(pattern=AMOUNT_PATTERN, description="decimal string, > 0")
+    # Checked by money.parse_amount against the currency: the event's grammar, exactly.
+    amount: Annotated[str, WithJsonSchema(AMOUNT_JSON_SCHEMA)]
     description: Description | None = Field(default=None, pattern=NO_CONTROL_CHARACTERS)
 
     @field_validator("payee_id")

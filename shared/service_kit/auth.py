@@ -9,9 +9,10 @@ from pydantic import SecretStr
 class ApiKeys:
     """The configured keys, kept only as SHA-256 digests; a key's scope is its digest prefix."""
 
-    def __init__(self, raw: SecretStr) -> None:
-        keys = [k.strip() for k in raw.get_secret_value().split(",") if k.strip()]
-        self._digests = [hashlib.sha256(k.encode()).digest() for k in keys]
+    def __init__(self, raw: SecretStr, admin: SecretStr | None = None) -> None:
+        self._admin = _digests(admin) if admin is not None else []
+        # An admin key is also a valid key for everything else.
+        self._digests = _digests(raw) + self._admin
 
     @property
     def enabled(self) -> bool:
@@ -19,14 +20,28 @@ class ApiKeys:
 
     def scope_for(self, authorization: str | None) -> str | None:
         """The caller's scope id, or None when the header carries no valid key."""
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        presented = hashlib.sha256(token.strip().encode()).digest()
-        match = None
-        for digest in self._digests:  # no early exit: every key is compared
-            if hmac.compare_digest(presented, digest):
-                match = digest
+        match = _match(authorization, self._digests)
         return match.hex()[:16] if match is not None else None
+
+    def is_admin(self, authorization: str | None) -> bool:
+        """True when the header carries one of the admin keys (`ADMIN_API_KEYS`)."""
+        return _match(authorization, self._admin) is not None
+
+
+def _digests(raw: SecretStr) -> list[bytes]:
+    keys = [k.strip() for k in raw.get_secret_value().split(",") if k.strip()]
+    return [hashlib.sha256(k.encode()).digest() for k in keys]
+
+
+def _match(authorization: str | None, digests: list[bytes]) -> bytes | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    presented = hashlib.sha256(token.strip().encode("utf-8", "surrogatepass")).digest()
+    match = None
+    for digest in digests:  # no early exit: every key is compared
+        if hmac.compare_digest(presented, digest):
+            match = digest
+    return match

@@ -18,7 +18,8 @@ from service_kit.settings import CommonSettings
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
 
 
-def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> AsyncEngine:
+def make_engine(settings: CommonSettings, *, pool_size: int | None = None,
+                server_settings: dict[str, str] | None = None) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=pool_size or settings.db_pool_size,
@@ -28,30 +29,34 @@ def make_engine(settings: CommonSettings, *, pool_size: int | None = None) -> As
         connect_args={
             "timeout": settings.db_connect_timeout_s,
             "command_timeout": 30,
-            "server_settings": {"timezone": "UTC"},
+            "server_settings": {"timezone": "UTC", **(server_settings or {})},
         },
     )
 
 
 class StatementPool:
     """A small asyncpg pool for a request path's single statements: one round trip each,
-    in autocommit. Checking a connection out of SQLAlchemy's pool for them cost about a
-    sixth of the API's throughput (BENCHMARKS.md); everything else uses SQLAlchemy.
+    in autocommit. A statement that needs no session or transaction should not pay for
+    SQLAlchemy's checkout on every request; everything else uses SQLAlchemy.
 
     Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
     """
 
-    def __init__(self, settings: CommonSettings, max_size: int | None = None) -> None:
+    def __init__(self, settings: CommonSettings, max_size: int | None = None, *,
+                 lock_timeout_s: float | None = None) -> None:
         self._dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         self._timeout = settings.db_connect_timeout_s
         self._max_size = max_size or settings.db_pool_size
         self._pool: asyncpg.Pool | None = None
+        self._server_settings = {"timezone": "UTC"}
+        if lock_timeout_s is not None:  # a statement waiting longer on a lock fails (55P03)
+            self._server_settings["lock_timeout"] = f"{int(lock_timeout_s * 1000)}ms"
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(
             self._dsn, min_size=0, max_size=self._max_size, timeout=self._timeout,
-            command_timeout=30, server_settings={"timezone": "UTC"}, reset=_keep_session)
+            command_timeout=30, server_settings=self._server_settings, reset=_keep_session)
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
@@ -76,7 +81,7 @@ class StatementPool:
 async def _keep_session(connection: Any) -> None:
     """No reset round trip on release: the pool only ever runs single autocommit statements
     (no SET, LISTEN, advisory lock or open transaction survives them), and asyncpg's default
-    reset query cost one more round trip per request."""
+    reset query would add a round trip to every request."""
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -1,5 +1,5 @@
-"""ASGI middleware: request count and latency by route template and status, plus the
-W3C trace context of each request."""
+"""ASGI middleware: request count and latency by route template and status; the response
+carries the request's W3C `traceparent` (OpenTelemetry's server span, see telemetry.py)."""
 
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from service_kit.tracing import current_trace, new_trace, parse_traceparent
+from service_kit.tracing import current_trace
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,14 +34,7 @@ class HttpMetricsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        traceparent = None
-        for name, value in scope.get("headers", ()):
-            if name == b"traceparent":
-                traceparent = value.decode("latin-1")
-                break
-        trace = parse_traceparent(traceparent) or new_trace()
-        context = trace.child()  # our span within the caller's trace
-        token = current_trace.set(context)
+        context = current_trace.get()
         status = 500
         started = time.perf_counter()
 
@@ -49,9 +42,10 @@ class HttpMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"traceparent", context.traceparent.encode()))
-                message["headers"] = headers
+                if context is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((b"traceparent", context.traceparent.encode()))
+                    message["headers"] = headers
             await send(message)
 
         try:
@@ -61,4 +55,3 @@ class HttpMetricsMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
             HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
-            current_trace.reset(token)

@@ -22,6 +22,11 @@ class KafkaSettings(BaseSettings):
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_topic: str = "events.transactions"
     kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
+    # Topic creation only. Unset: 3 replicas, or as many as there are brokers if fewer, and
+    # min.insync.replicas 2 once there are 3 replicas (1 below), so one broker may be down
+    # while acks=all writes still succeed and no acknowledged write lives on one disk only.
+    kafka_replication_factor: int | None = Field(default=None, ge=1, le=32)
+    kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
@@ -45,6 +50,16 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
     return options
 
 
+def replication(settings: KafkaSettings, brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for new topics on a cluster of `brokers`."""
+    factor = settings.kafka_replication_factor or max(1, min(3, brokers))
+    min_isr = settings.kafka_min_insync_replicas or (2 if factor >= 3 else 1)
+    if min_isr > factor:
+        raise ValueError(f"KAFKA_MIN_INSYNC_REPLICAS={min_isr} exceeds the replication "
+                         f"factor {factor}: every acks=all write would fail")
+    return factor, min_isr
+
+
 async def ensure_topics(
     settings: KafkaSettings, topics: list[str], partitions: int, timeout_s: float = 30.0
 ) -> None:
@@ -55,11 +70,17 @@ async def ensure_topics(
         existing = set(await asyncio.wait_for(admin.list_topics(), timeout_s))
         missing = [t for t in topics if t not in existing]
         if missing:
-            new = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+            cluster = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
+            factor, min_isr = replication(settings, len(cluster.get("brokers", [])))
+            new = [NewTopic(t, num_partitions=partitions, replication_factor=factor,
+                            topic_configs={"min.insync.replicas": str(min_isr)})
+                   for t in missing]
             # Another process may create it between our list and create.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await asyncio.wait_for(admin.create_topics(new), timeout_s)
-            log.info("topics created", extra={"topics": missing, "partitions": partitions})
+            log.info("topics created", extra={"topics": missing, "partitions": partitions,
+                                              "replication_factor": factor,
+                                              "min_insync_replicas": min_isr})
     finally:
         await admin.close()
 

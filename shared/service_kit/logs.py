@@ -1,7 +1,11 @@
 """Structured JSON log lines; `extra={...}` fields become keys of the line."""
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,8 +63,37 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+class _DroppingQueueHandler(logging.handlers.QueueHandler):
+    """Formats on the caller's thread (the trace context lives there), hands the finished
+    line to a writer thread, and drops the line rather than block when the queue is full."""
+
+    dropped = 0
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            _DroppingQueueHandler.dropped += 1
+
+
+_listener: logging.handlers.QueueListener | None = None
+_lines: "queue.Queue[logging.LogRecord] | None" = None
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """JSON lines on stderr, written by a background thread: a slow or blocked stderr (a pipe,
+    a full disk) never stalls the event loop."""
+    global _listener, _lines
+    if _listener is not None:
+        _listener.stop()
+    lines: queue.Queue[logging.LogRecord] = queue.Queue(maxsize=10_000)
+    _lines = lines
+    writer = logging.StreamHandler(sys.stderr)
+    writer.setFormatter(logging.Formatter("%(message)s"))  # the line is already JSON
+    _listener = logging.handlers.QueueListener(lines, writer)
+    _listener.start()
+    atexit.register(_listener.stop)  # flushes what is queued
+    handler = _DroppingQueueHandler(lines)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(TraceLogFilter())
     handler.addFilter(RepeatFilter())
@@ -69,3 +102,16 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def flush_logs(timeout_s: float = 5.0) -> None:
+    """Write out every queued line (before a process ends by a re-raised signal, where
+    atexit handlers do not run)."""
+    lines = _lines
+    if lines is None:
+        return
+    deadline = time.monotonic() + timeout_s
+    # The writer marks each line done after writing it (QueueListener calls task_done).
+    while lines.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.005)
+    sys.stderr.flush()

@@ -1,12 +1,23 @@
 """RFC 9457 problem details: every error either service returns is `application/problem+json`."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from service_kit.errors import (
+    DependencyUnavailable,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    NotFound,
+    PublishFailed,
+    RequestRejected,
+    ServiceError,
+    TransientStoreError,
+)
 from service_kit.responses import JsonResponse
 
 PROBLEM_JSON = "application/problem+json"
@@ -24,6 +35,7 @@ _TITLES = {
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -78,6 +90,33 @@ def validation_problem(errors: list[Any], status: int = 422) -> Problem:
     return Problem(status, f"{where}{first['detail']}", field=first["field"], errors=items)
 
 
+RETRY_AFTER_S = 2
+# The one table from our error tree (service_kit.errors) to HTTP. Most specific class first.
+_STATUS: list[tuple[type[ServiceError], int]] = [
+    (NotFound, 404),
+    (IdempotencyKeyInFlight, 409),
+    (IdempotencyKeyReused, 422),
+    (RequestRejected, 422),
+    (DependencyUnavailable, 503),
+]
+_UNAVAILABLE = {
+    TransientStoreError: "the database is unavailable; nothing was recorded, retry later",
+    PublishFailed: "Kafka is unavailable, retry later",
+}
+
+
+def service_problem(exc: ServiceError) -> Problem:
+    """Our error -> the problem document the client sees (and nothing internal in it)."""
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    if isinstance(exc, DependencyUnavailable):
+        detail = next((text for cls, text in _UNAVAILABLE.items() if isinstance(exc, cls)),
+                      "a dependency is unavailable, retry later")
+        return Problem(503, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
+    if isinstance(exc, RequestRejected):
+        return Problem(status, str(exc), field=exc.field, type_=exc.problem_type)
+    return Problem(500, "internal error")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JsonResponse:
         assert isinstance(exc, Problem)
@@ -94,6 +133,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(validation_problem(list(exc.errors()), 422), request.url.path)
 
+    async def on_service_error(request: Request, exc: Exception) -> JsonResponse:
+        assert isinstance(exc, ServiceError)
+        if isinstance(exc, DependencyUnavailable):
+            log.warning("dependency unavailable", extra={"path": request.url.path,
+                                                         "error": repr(exc.__cause__ or exc)})
+        return problem_response(service_problem(exc), request.url.path)
+
     async def on_unexpected(request: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(Problem(500, "internal error"), request.url.path)
@@ -101,6 +147,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ServiceError, on_service_error)
     app.add_exception_handler(Exception, on_unexpected)
 
 
@@ -147,3 +194,18 @@ def document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+ErrorMap = dict[type[Exception], Callable[[Exception], Problem]]
+
+
+def install_error_map(app: FastAPI, mapping: ErrorMap) -> None:
+    """Register one handler per error type: the single place a service turns the errors it
+    raises (a bad cursor, a store outage, ...) into problem documents."""
+    for error_type, to_problem in mapping.items():
+        def handler_for(convert: Callable[[Exception], Problem]) -> Any:
+            async def handler(request: Request, exc: Exception) -> JsonResponse:
+                return problem_response(convert(exc), request.url.path)
+            return handler
+
+        app.add_exception_handler(error_type, handler_for(to_problem))

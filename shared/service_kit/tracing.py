@@ -1,13 +1,24 @@
-"""W3C trace context: one trace id follows a payment from the HTTP request into Kafka
-headers and into the consumer's logs."""
+"""W3C trace context, kept by OpenTelemetry: one trace follows a payment from the HTTP request
+into the Kafka headers, the consumer's spans, its rows and both services' logs.
+
+OpenTelemetry owns the context (the FastAPI, aiokafka and asyncpg instrumentations start the
+spans, see telemetry.py); this module is the small view the services need of it: the current
+trace as a `traceparent` string, parsing one from a header, and `trace_id` on log lines.
+"""
 
 import logging
-import re
-import secrets
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
-_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+from opentelemetry import context, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_IDS = RandomIdGenerator()
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,30 +32,79 @@ class TraceContext:
         return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
 
     def child(self) -> "TraceContext":
-        return TraceContext(self.trace_id, secrets.token_hex(8), self.flags)
+        return TraceContext(self.trace_id, f"{_IDS.generate_span_id():016x}", self.flags)
+
+    def span_context(self) -> SpanContext:
+        return SpanContext(int(self.trace_id, 16), int(self.span_id, 16), is_remote=True,
+                           trace_flags=TraceFlags(int(self.flags, 16)))
+
+    def as_parent(self) -> Context:
+        """An OpenTelemetry context whose spans continue this trace (a remote parent)."""
+        return trace.set_span_in_context(NonRecordingSpan(self.span_context()))
 
 
-current_trace: ContextVar[TraceContext | None] = ContextVar("current_trace", default=None)
+def _from_span(span: SpanContext) -> TraceContext | None:
+    if not span.is_valid:
+        return None
+    return TraceContext(f"{span.trace_id:032x}", f"{span.span_id:016x}",
+                        f"{int(span.trace_flags):02x}")
+
+
+class _CurrentTrace:
+    """The span OpenTelemetry has current (the request's, a consumer span's), if any."""
+
+    def get(self) -> TraceContext | None:
+        return _from_span(trace.get_current_span().get_span_context())
+
+
+current_trace = _CurrentTrace()
 
 
 def parse_traceparent(value: str | None) -> TraceContext | None:
+    """A W3C `traceparent` header as OpenTelemetry's propagator reads it; None if invalid."""
     if not value:
         return None
-    match = _TRACEPARENT.match(value.strip().lower())
-    if match is None or match.group(1) == "0" * 32 or match.group(2) == "0" * 16:
-        return None
-    return TraceContext(match.group(1), match.group(2), match.group(3))
+    context = _PROPAGATOR.extract({"traceparent": value.strip()})
+    return _from_span(trace.get_current_span(context).get_span_context())
 
 
-def new_trace() -> TraceContext:
-    return TraceContext(secrets.token_hex(16), secrets.token_hex(8))
+def new_trace(flags: str = "01") -> TraceContext:
+    return TraceContext(f"{_IDS.generate_trace_id():032x}", f"{_IDS.generate_span_id():016x}",
+                        flags)
+
+
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+class TraceContextMiddleware:
+    """When no span is recorded: the request's place in the caller's trace (a new span id
+    under its `traceparent`, or a new unsampled trace) becomes OpenTelemetry's current
+    context, so logs, rows and Kafka headers carry the ids; no span object is made."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        caller = next((parse_traceparent(value.decode("latin-1"))
+                       for name, value in scope.get("headers", ()) if name == b"traceparent"),
+                      None)
+        ours = caller.child() if caller is not None else new_trace("00")
+        token = context.attach(ours.as_parent())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context.detach(token)
 
 
 class TraceLogFilter(logging.Filter):
     """Adds `trace_id` to every log record made while a trace is current."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        trace = current_trace.get()
-        if trace is not None and not hasattr(record, "trace_id"):
-            record.trace_id = trace.trace_id
+        if not hasattr(record, "trace_id"):
+            span = trace.get_current_span().get_span_context()
+            if span.is_valid:
+                record.trace_id = f"{span.trace_id:032x}"
         return True

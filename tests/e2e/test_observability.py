@@ -53,8 +53,8 @@ async def test_documented_metrics_are_exported_and_move(
     api = Service("transaction-api", env).start()
     consumer = Service("notification-consumer", env).start()
     try:
-        api.wait_ready()
-        consumer.wait_ready()
+        await api.ready()
+        await consumer.ready()
         async with httpx.AsyncClient(base_url=api.url, timeout=10) as client:
             for i in range(10):
                 r = await client.post("/payments", json=payment(),
@@ -66,7 +66,7 @@ async def test_documented_metrics_are_exported_and_move(
             assert raw.offset >= 0
 
         async def settled() -> dict[str, float] | None:
-            m = scrape(consumer.url)
+            m = await asyncio.to_thread(scrape, consumer.url)
             done = total(m, "consumer_events_processed_total") >= 10 and \
                 total(m, "consumer_dead_letters_total") >= 2 and \
                 "consumer_lag_messages{partition=0}" in m and \
@@ -74,10 +74,10 @@ async def test_documented_metrics_are_exported_and_move(
             return m if done else None
 
         seen = await wait_until(settled, 30, interval=0.2, what="consumer metrics")
-        api_seen = scrape(api.url)
+        api_seen = await asyncio.to_thread(scrape, api.url)
     finally:
-        api.kill()
-        consumer.kill()
+        await api.crash()
+        await consumer.crash()
     assert {f"family:{f}" for f in API_FAMILIES} <= set(api_seen)
     assert {f"family:{f}" for f in CONSUMER_FAMILIES} <= set(seen)
     assert api_seen["http_requests_total{method=POST,route=/payments,status=202}"] == 10
@@ -112,7 +112,7 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
            "KAFKA_GROUP_ID": group, "LAG_SAMPLE_INTERVAL_S": "0.3", "LOG_LEVEL": "WARNING"}
     consumer = Service("notification-consumer", env).start()
     try:
-        consumer.wait_ready()
+        await consumer.ready()
         async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
             async with producer() as p:
                 await p.send_and_wait(main, value=b"first", key=b"k")
@@ -122,14 +122,13 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
                 return s if s.get("total_lag") == 0 and s.get("dead_letters") == 1 else None
 
             await wait_until(drained_stats, 30, what="first record processed")
-        assert consumer.stop() in (0, -15)
+        assert await consumer.terminate() in (0, -15)
         async with producer() as p:
             for i in range(200):
                 await p.send(main, value=f"poison {i}".encode(), key=b"k")
             await p.flush()
         assert await asyncio.to_thread(kafka_group_lag, group) == 200
-        consumer.start()
-        consumer.wait_ready()
+        await consumer.start().ready()
         async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
             async def drained() -> dict[str, object] | None:
                 s = (await client.get("/stats")).json()
@@ -140,7 +139,7 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
             await wait_until(lambda: _zero_lag_metric(consumer.url), 10, what="lag gauge 0")
         assert await asyncio.to_thread(kafka_group_lag, group) == 0
     finally:
-        consumer.kill()
+        await consumer.crash()
 
 
 async def _zero_lag_metric(url: str) -> bool:

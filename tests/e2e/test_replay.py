@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.faults.harness import Flow, assert_exactly_once, consumer_service, db
-from tests.support import unique
+from tests.faults.harness import Flow, assert_exactly_once, consumer_service
+from tests.support import db_value, unique
 
 BIN = Path(sys.executable).parent
 
@@ -31,21 +31,17 @@ async def test_replay_from_the_beginning_reprocesses_with_zero_new_rows(
         env = {**consumer.env}
         refused = await asyncio.to_thread(replay, env)  # the group still has a live member
         assert refused.returncode == 2, refused.stderr[-2000:]
-        assert consumer.stop() in (0, -15)
+        assert await consumer.terminate() in (0, -15)
         done = await asyncio.to_thread(replay, env)
         assert done.returncode == 0, done.stderr[-2000:]
-        conn = await db(database_url)
-        try:
-            stored = await conn.fetchval(
-                "SELECT sum(next_offset) FROM notification_consumer.consumer_offsets "
-                "WHERE group_id = $1 AND topic = $2", group, main)
-        finally:
-            await conn.close()
+        stored = await db_value(
+            database_url, "SELECT sum(next_offset) FROM notification_consumer.consumer_offsets "
+            "WHERE group_id = $1 AND topic = $2", group, main)
         assert stored == 0  # back at the beginning
         consumer.start()
         again = await assert_exactly_once(database_url, main, group, flow.event_ids, 3)
     finally:
-        consumer.kill()
+        await consumer.crash()
     assert again["events"] == first["events"] == 300
     assert again["dead_letters"] == 3  # the same records, dead-lettered once
     assert again["duplicates"] == first["duplicates"] + 300  # every event came again

@@ -21,7 +21,7 @@ from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 from service_kit.kafka import stop_client
 from tests.processes import Service
-from tests.support import BOOTSTRAP, end_offsets, producer, unique
+from tests.support import BOOTSTRAP, connection, db_rows, db_value, end_offsets, producer, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 POISON = [b"{not json", b'{"event_id": 1}', b"", b'{"schema_version": 1, "amount": "-5"}']
@@ -100,29 +100,23 @@ async def _queued(p: Any, topic: str, value: bytes, key: bytes | None,
     await p.send(topic, value=value, key=key, headers=headers)
 
 
-def consumer_service(database_url: str, topic: str, dlq: str, group: str, **env: str) -> Service:
+def consumer_service(database_url: str, topic: str, dlq: str, group: str, *,
+                     argv: list[str] | None = None, **env: str) -> Service:
     return Service("notification-consumer", {
         "DATABASE_URL": database_url, "KAFKA_TOPIC": topic, "KAFKA_DLQ_TOPIC": dlq,
         "KAFKA_GROUP_ID": group, "BATCH_WAIT_MS": "50", "SESSION_TIMEOUT_MS": "6000",
         "HEARTBEAT_INTERVAL_MS": "1000", "BACKOFF_MAX_S": "2", "LOG_LEVEL": "WARNING", **env,
-    }, name=unique("consumer"))
-
-
-async def db(url: str) -> asyncpg.Connection:
-    return await asyncpg.connect(url.replace("+asyncpg", ""), timeout=5)
+    }, name=unique("consumer"), argv=argv)
 
 
 async def processed_count(url: str, topic: str) -> int:
+    """Rows processed from `topic`, or -1 while PostgreSQL is unreachable."""
     try:
-        conn = await db(url)
+        return int(await db_value(
+            url, "SELECT count(*) FROM notification_consumer.processed_events WHERE topic = $1",
+            topic))
     except (OSError, asyncpg.PostgresError):
         return -1
-    try:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM notification_consumer.processed_events WHERE topic = $1",
-            topic))
-    finally:
-        await conn.close()
 
 
 async def wait_processed(url: str, topic: str, at_least: int, timeout: float) -> None:
@@ -134,13 +128,9 @@ async def wait_processed(url: str, topic: str, at_least: int, timeout: float) ->
 
 
 async def stored_offsets(url: str, topic: str, group: str) -> dict[int, int]:
-    conn = await db(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT partition, next_offset FROM notification_consumer.consumer_offsets "
-            "WHERE group_id = $1 AND topic = $2", group, topic)
-    finally:
-        await conn.close()
+    rows = await db_rows(
+        url, "SELECT partition, next_offset FROM notification_consumer.consumer_offsets "
+        "WHERE group_id = $1 AND topic = $2", group, topic)
     return {r["partition"]: r["next_offset"] for r in rows}
 
 
@@ -174,8 +164,7 @@ async def assert_exactly_once(url: str, topic: str, group: str, event_ids: set[U
     """The counts that prove the promise: every valid event once, every poison once,
     nothing skipped (stored offsets = log end), Kafka's copy of the offsets caught up."""
     ends = await wait_drained(url, topic, group)
-    conn = await db(url)
-    try:
+    async with connection(url) as conn:
         ids = await conn.fetch(
             "SELECT event_id FROM notification_consumer.processed_events WHERE topic = $1", topic)
         notes = await conn.fetchval(
@@ -187,8 +176,6 @@ async def assert_exactly_once(url: str, topic: str, group: str, event_ids: set[U
         counters = await conn.fetchrow(
             "SELECT processed, duplicates, dead_letters FROM notification_consumer."
             "consumer_counters WHERE group_id = $1", group)
-    finally:
-        await conn.close()
     got = [r["event_id"] for r in ids]
     assert len(got) == len(set(got)) == len(event_ids), (len(got), len(event_ids))
     assert set(got) == event_ids
@@ -206,9 +193,12 @@ async def assert_exactly_once(url: str, topic: str, group: str, event_ids: set[U
             "duplicates": int(counters["duplicates"])}
 
 
-def infra(script: str, action: str) -> None:
-    subprocess.run([str(ROOT / "deploy" / "local" / script), action], check=True, timeout=180,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+async def infra(script: str, action: str) -> None:
+    """Run a deploy/local script in a thread: the test's producer and consumers keep running
+    on the event loop while a server goes down or comes back."""
+    await asyncio.to_thread(
+        subprocess.run, [str(ROOT / "deploy" / "local" / script), action], check=True,
+        timeout=180, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 @dataclass
@@ -231,4 +221,4 @@ async def flowing(database_url: str, topics: tuple[str, str], flow: Flow) -> Asy
         yield Running(group, flow, consumer, producing)
     finally:
         producing.cancel()
-        consumer.kill()
+        await consumer.crash()

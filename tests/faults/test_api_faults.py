@@ -3,14 +3,14 @@ or doubled), PostgreSQL down (a fast 503 and no partial record)."""
 
 import asyncio
 import time
+from uuid import UUID
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.faults.harness import assert_exactly_once, consumer_service, db, infra
+from tests.faults.harness import assert_exactly_once, consumer_service, infra
 from tests.processes import Service
-from tests.support import payment, unique, wait_until
+from tests.support import db_value, payment, unique, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -28,9 +28,9 @@ async def test_kafka_down_while_1000_payments_are_accepted(
     api = api_service(database_url, main).start()
     consumer = consumer_service(database_url, main, dlq, group).start()
     try:
-        api.wait_ready()
-        consumer.wait_ready()
-        await asyncio.to_thread(infra, "kafka.sh", "down")
+        await api.ready()
+        await consumer.ready()
+        await infra("kafka.sh", "down")
         limits = asyncio.Semaphore(32)
         bodies = [payment() for _ in range(1000)]
         async with httpx.AsyncClient(base_url=api.url, timeout=30) as client:
@@ -46,25 +46,16 @@ async def test_kafka_down_while_1000_payments_are_accepted(
         ids = {r.json()["event_id"] for r in responses}
         assert len(ids) == 1000
         assert {r.json()["event_id"] for r in again} <= ids
-        conn = await db(database_url)
-        try:
-            recorded = await conn.fetchval(
-                "SELECT count(*) FROM transaction_api.payment_requests "
-                "WHERE idempotency_key LIKE $1", f"{main}-%")
-        finally:
-            await conn.close()
+        recorded = await db_value(
+            database_url, "SELECT count(*) FROM transaction_api.payment_requests "
+            "WHERE idempotency_key LIKE $1", f"{main}-%")
         assert recorded == 1000
-        await asyncio.to_thread(infra, "kafka.sh", "up")
-        from uuid import UUID
+        await infra("kafka.sh", "up")
 
         async def unpublished() -> int:
-            conn = await db(database_url)
-            try:
-                return int(await conn.fetchval(
-                    "SELECT count(*) FROM transaction_api.payment_requests "
-                    "WHERE idempotency_key LIKE $1 AND published_at IS NULL", f"{main}-%"))
-            finally:
-                await conn.close()
+            return int(await db_value(
+                database_url, "SELECT count(*) FROM transaction_api.payment_requests "
+                "WHERE idempotency_key LIKE $1 AND published_at IS NULL", f"{main}-%"))
 
         async def outbox_empty() -> bool:
             return await unpublished() == 0
@@ -76,9 +67,9 @@ async def test_kafka_down_while_1000_payments_are_accepted(
         assert counts["events"] == 1000
         assert await unpublished() == 0
     finally:
-        infra("kafka.sh", "up")
-        api.kill()
-        consumer.kill()
+        await infra("kafka.sh", "up")
+        await api.crash()
+        await consumer.crash()
 
 
 async def test_postgres_down_gives_fast_503_and_no_partial_record(
@@ -89,9 +80,9 @@ async def test_postgres_down_gives_fast_503_and_no_partial_record(
     consumer = consumer_service(database_url, main, dlq, unique("group")).start()
     key = unique("key")
     try:
-        api.wait_ready()
-        consumer.wait_ready()
-        infra("postgres.sh", "down")
+        await api.ready()
+        await consumer.ready()
+        await infra("postgres.sh", "down")
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 started = time.monotonic()
@@ -101,27 +92,20 @@ async def test_postgres_down_gives_fast_503_and_no_partial_record(
                 api_ready = await client.get(f"{api.url}/readyz")
                 consumer_ready = await client.get(f"{consumer.url}/readyz")
         finally:
-            infra("postgres.sh", "up")
+            await infra("postgres.sh", "up")
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert int(response.headers["retry-after"]) > 0
         assert elapsed < 3.0, elapsed  # a bound against hanging, not a benchmark
         assert api_ready.status_code == consumer_ready.status_code == 503
         assert api_ready.json()["checks"]["database"]["ok"] is False
-        conn = await db(database_url)
-        try:
-            partial = await conn.fetchval(
-                "SELECT count(*) FROM transaction_api.payment_requests "
-                "WHERE idempotency_key = $1", key)
-        finally:
-            await conn.close()
+        partial = await db_value(
+            database_url, "SELECT count(*) FROM transaction_api.payment_requests "
+            "WHERE idempotency_key = $1", key)
         assert partial == 0
         # Both come back by themselves once PostgreSQL is back.
-        api.wait_ready(30)
-        consumer.wait_ready(30)
+        await api.ready(30)
+        await consumer.ready(30)
     finally:
-        api.kill()
-        consumer.kill()
-
-
-_ = asyncpg
+        await api.crash()
+        await consumer.crash()

@@ -2,6 +2,7 @@
 counts: rows, notifications, dead letters, stored offsets = log end, Kafka's copy caught up."""
 
 import asyncio
+import sys
 
 import pytest
 
@@ -14,8 +15,9 @@ from tests.faults.harness import (
     processed_count,
     wait_processed,
 )
-from tests.support import unique
+from tests.support import unique, wait_until
 
+CRASHING_CONSUMER = [sys.executable, "-m", "tests.crashing_consumer"]
 pytestmark = pytest.mark.faults
 
 
@@ -26,7 +28,7 @@ async def test_sigkill_the_consumer_three_times_while_5000_events_flow(
     async with flowing(database_url, topics6, Flow(main, 5000, rate=600)) as run:
         for threshold in (800, 2000, 3200):
             await wait_processed(database_url, main, threshold, timeout=60)
-            run.consumer.kill()  # SIGKILL: no shutdown code, a batch may be mid-transaction
+            await run.consumer.crash()  # SIGKILL: no shutdown code, a batch may be mid-transaction
             run.consumer.start()
         await run.producing
         counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0)
@@ -39,9 +41,16 @@ async def test_postgres_stopped_and_restarted_while_events_flow(
     main = topics6[0]
     async with flowing(database_url, topics6, Flow(main, 2000, rate=500)) as run:
         await wait_processed(database_url, main, 300, timeout=60)
-        infra("postgres.sh", "down")
-        await asyncio.sleep(3)  # events keep arriving; the consumer must back off, not skip
-        infra("postgres.sh", "up")
+        await infra("postgres.sh", "down")
+        # The outage lasts until 300 more events have arrived (the producer runs on this loop
+        # meanwhile): the consumer must back off, not skip them.
+        during = min(run.flow.sent + 300, len(run.flow.events))
+
+        async def arrived() -> bool:
+            return run.flow.sent >= during
+
+        await wait_until(arrived, 60, interval=0.1, what="events produced during the outage")
+        await infra("postgres.sh", "up")
         await run.producing
         counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0)
         # Processing resumed by itself in the same process.
@@ -53,9 +62,11 @@ async def test_kafka_broker_restarted_while_events_flow(
     database_url: str, topics6: tuple[str, str]
 ) -> None:
     main = topics6[0]
-    async with flowing(database_url, topics6, Flow(main, 2000, rate=500)) as run:
+    # 20 s of events: the restart (a broker start takes many seconds) happens mid-flow.
+    async with flowing(database_url, topics6, Flow(main, 2000, rate=100)) as run:
         await wait_processed(database_url, main, 300, timeout=60)
-        await asyncio.to_thread(infra, "kafka.sh", "restart")
+        await infra("kafka.sh", "restart")
+        assert not run.producing.done(), "the flow ended before the broker came back"
         await asyncio.wait_for(run.producing, 180)
         counts = await assert_exactly_once(database_url, main, run.group, run.flow.event_ids, 0,
                                            kafka_commit_wait=60)
@@ -93,7 +104,7 @@ async def test_crash_between_database_commit_and_kafka_commit(
     group = unique("group")
     flow = Flow(main, 1500, rate=3000)
     await flow.run()
-    crashing = consumer_service(database_url, main, dlq, group,
+    crashing = consumer_service(database_url, main, dlq, group, argv=CRASHING_CONSUMER,
                                 FAULT_EXIT_AFTER_DB_COMMITS="3").start()
     try:
         assert crashing.proc is not None
@@ -105,9 +116,9 @@ async def test_crash_between_database_commit_and_kafka_commit(
         try:
             counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
         finally:
-            consumer.kill()
+            await consumer.crash()
     finally:
-        crashing.kill()
+        await crashing.crash()
     # ...its offsets too, so the restarted consumer resumed after it: nothing redone.
     assert counts["duplicates"] == 0 and counts["events"] == 1500
 
@@ -126,12 +137,13 @@ async def test_scale_one_to_three_to_one_while_events_flow(
         others = [consumer_service(database_url, main, dlq, group).start() for _ in range(2)]
         await wait_processed(database_url, main, 2000, timeout=90)
         for other in others:
-            assert other.stop() in (0, -15), other.log_tail()  # graceful: leaves the group
+            # Graceful: it leaves the group.
+            assert await other.terminate() in (0, -15), other.log_tail()
         await producing
         counts = await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
     finally:
         producing.cancel()
-        first.kill()
+        await first.crash()
         for other in others:
-            other.kill()
+            await other.crash()
     assert counts["events"] == 4000

@@ -2,10 +2,8 @@
 
 from datetime import timedelta
 
-import asyncpg
-
-from tests.support import api_app, in_process, payment, unique
-from transaction_api.requests import expire_idempotency_keys
+from tests.support import api_app, connection, db_value, in_process, payment, unique
+from transaction_api.retention import expire_idempotency_keys
 
 
 async def test_expired_key_can_be_used_again_and_the_payment_stays(
@@ -17,7 +15,7 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
     async with in_process(app) as api:
         first = (await api.post("/payments", json=body, headers={"Idempotency-Key": key})).json()
         # Nothing is old enough yet under the default retention.
-        engine = app.state.context.engine
+        engine = app.state.engine
         assert await expire_idempotency_keys(engine, timedelta(hours=24)) == 0
         replay = (await api.post("/payments", json=body, headers={"Idempotency-Key": key})).json()
         assert replay["event_id"] == first["event_id"]
@@ -26,10 +24,30 @@ async def test_expired_key_can_be_used_again_and_the_payment_stays(
         kept = await api.get(f"/payments/{first['event_id']}")
     assert fresh["event_id"] != first["event_id"]
     assert kept.status_code == 200
-    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
-    try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
-            key) == 1
-    finally:
-        await conn.close()
+    assert await db_value(
+        database_url,
+        "SELECT count(*) FROM transaction_api.payment_requests WHERE idempotency_key = $1",
+        key) == 1
+
+
+async def test_expiry_works_through_many_batches_and_keeps_fresh_keys(database_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    scope = unique("scope")
+    engine = create_async_engine(database_url)
+    async with connection(database_url) as conn:
+        await conn.execute("""
+            INSERT INTO transaction_api.payment_requests (event_id, scope, idempotency_key,
+                request_hash, payer_id, payee_id, amount, currency, event_key, event_value,
+                event_headers, created_at, published_at)
+            SELECT gen_random_uuid(), $1, 'k' || i, 'h', 'a1', 'b2', 1, 'EUR', 'k', 'v', '[]',
+                   now() - make_interval(hours => CASE WHEN i <= 12 THEN 25 ELSE 1 END), now()
+            FROM generate_series(1, 15) AS i""", scope)
+        expired = await expire_idempotency_keys(engine, timedelta(hours=24), batch_size=5)
+        keys = await conn.fetchval("SELECT count(idempotency_key) FROM "
+                                   "transaction_api.payment_requests WHERE scope = $1", scope)
+        rows = await conn.fetchval("SELECT count(*) FROM transaction_api.payment_requests "
+                                   "WHERE scope = $1", scope)
+    await engine.dispose()
+    assert expired >= 12  # three batches of five, stopped by a short one
+    assert keys == 3 and rows == 15  # the fresh keys stay, every payment stays

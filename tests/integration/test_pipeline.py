@@ -1,13 +1,11 @@
 """POST -> Kafka -> consumer -> PostgreSQL -> GET, against the real servers, plus the
 consumer's promises: dedup, dead letters, conflicts, replay, stored offsets, stats."""
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import httpx
 
 from payment_events.codec import encode
@@ -16,6 +14,7 @@ from service_kit.kafka import stop_client
 from tests.support import (
     api_app,
     consumer_app,
+    db_value,
     end_offsets,
     in_process,
     payment,
@@ -43,14 +42,6 @@ async def stats_when(consumer: httpx.AsyncClient, check: Any, timeout: float = 3
         return body if response.status_code == 200 and check(body) else None
 
     return await wait_until(probe, timeout, interval=0.1, what="consumer stats")
-
-
-async def db_count(url: str, sql: str, *args: Any) -> int:
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        return int(await conn.fetchval(sql, *args))
-    finally:
-        await conn.close()
 
 
 async def test_posted_payment_is_processed_and_served(
@@ -127,9 +118,9 @@ async def test_every_message_delivered_twice_is_processed_once(
         stats = await stats_when(consumer, lambda s: s["total_lag"] == 0)
     assert stats["processed"] == 40 and stats["duplicates"] == 40
     ids = [PaymentAccepted.model_validate_json(v).event_id for v, _, _ in values]
-    assert await db_count(database_url, "SELECT count(*) FROM notification_consumer."
+    assert await db_value(database_url, "SELECT count(*) FROM notification_consumer."
                           "processed_events WHERE event_id = ANY($1)", ids) == 40
-    assert await db_count(database_url, "SELECT count(*) FROM notification_consumer."
+    assert await db_value(database_url, "SELECT count(*) FROM notification_consumer."
                           "notifications WHERE event_id = ANY($1)", ids) == 80
 
 
@@ -186,7 +177,8 @@ async def test_unexpected_error_is_retried_then_dead_lettered(
     database_url: str, topics: tuple[str, str]
 ) -> None:
     # PostgreSQL refuses NUL in text: valid JSON, valid schema, and yet it can never be
-    # written. The consumer must isolate it, retry it a bounded number of times, move on.
+    # written. The consumer recognises it before the write (unrepresentable) and moves on;
+    # the late path (retried, then dead-lettered) is covered in tests/unit/test_isolation.py.
     main, dlq = topics
     bad = event_bytes(description="nul \u0000 inside")
     good = [event_bytes() for _ in range(3)]
@@ -200,7 +192,7 @@ async def test_unexpected_error_is_retried_then_dead_lettered(
         letters = (await consumer.get("/dead-letters")).json()["items"]
     assert stats["processed"] == 3 and stats["dead_letters"] == 1
     letter = next(d for d in letters if d["topic"] == main)
-    assert letter["reason"] == "processing_failed" and letter["attempts"] == 2
+    assert letter["reason"] == "unrepresentable" and letter["attempts"] == 1
 
 
 async def test_stored_offsets_equal_log_end_and_kafka_commit_follows(
@@ -241,14 +233,19 @@ async def test_dead_letter_replay_republishes_original_bytes_once(
     group = unique("group")
     async with producer() as p:
         await p.send_and_wait(main, value=b"oops", key=b"k1", headers=[("x-origin", b"test")])
-    app = consumer_app(database_url, main, dlq, group, api_keys="admin-secret")
+    app = consumer_app(database_url, main, dlq, group, api_keys="reader",
+                       admin_api_keys="admin-secret")
     async with in_process(app) as consumer:
+        auth = {"Authorization": "Bearer admin-secret"}
+        consumer.headers.update(auth)  # reads need a key too
         await stats_when(consumer, lambda s: s["dead_letters"] == 1)
         [letter] = [d for d in (await consumer.get("/dead-letters")).json()["items"]
                     if d["group_id"] == group]
         url = f"/dead-letters/{letter['id']}/replay"
-        assert (await consumer.post(url)).status_code == 401
-        auth = {"Authorization": "Bearer admin-secret"}
+        assert (await consumer.post(url, headers={"Authorization": "Bearer nope"})
+                ).status_code == 401
+        assert (await consumer.post(url, headers={"Authorization": "Bearer reader"})
+                ).status_code == 403
         first = await consumer.post(url, headers=auth)
         second = await consumer.post(url, headers=auth)
         assert first.status_code == second.status_code == 200
@@ -273,5 +270,3 @@ async def test_consumer_readiness(database_url: str, topics: tuple[str, str]) ->
         await wait_until(ready, 20, what="consumer ready")
         assert (await consumer.get("/healthz")).status_code == 200
 
-
-_ = asyncio

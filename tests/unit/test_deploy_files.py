@@ -55,9 +55,11 @@ APP_ENV_NAMES = frozenset(
         "DATABASE_URL",
         "API_KEYS",
         "API_URL",
+        "KAFKA_GROUP_INSTANCE_ID",
         "HOST",
         "PORT",
         "LOG_LEVEL",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     }
 )
 
@@ -69,6 +71,7 @@ HISTOGRAMS = frozenset(
         "consumer_batch_size_records",
         "consumer_batch_processing_seconds",
         "consumer_end_to_end_latency_seconds",
+        "webhook_delivery_latency_seconds",
     }
 )
 METRICS = HISTOGRAMS | {
@@ -88,6 +91,17 @@ METRICS = HISTOGRAMS | {
     "consumer_lag_seconds",
     "consumer_seconds_since_last_commit",
     "consumer_ready",
+    "reconcile_missing_events",
+    "reconcile_duplicate_effects",
+    "reconcile_mismatched_events",
+    "reconcile_last_success_timestamp_seconds",
+    "reconcile_failures_total",
+    "webhook_delivery_attempts_total",
+    "webhook_deliveries_total",
+    "webhook_oldest_undelivered_age_seconds",
+    "webhook_subscriptions_disabled",
+    "notification_stream_clients",
+    "notification_stream_dropped_total",
 }
 PROMETHEUS_BUILTIN = frozenset({"up"})
 
@@ -348,7 +362,24 @@ def test_start_order() -> None:
         spec = service(name)
         assert spec["depends_on"]["init"]["condition"] == "service_completed_successfully"
         assert spec["restart"] == "unless-stopped"
-        assert spec["stop_grace_period"] == "30s"
+
+
+def test_stop_grace_periods_cover_the_drain() -> None:
+    """SIGKILL comes only after uvicorn's drain (15 s) and, for the consumer, the batch in
+    flight (STOP_TIMEOUT_S); `make compose-test` checks both stop with exit code 0."""
+    from notification_consumer.config import Settings
+
+    serve = (ROOT / "shared" / "service_kit" / "serve.py").read_text(encoding="utf-8")
+    assert "timeout_graceful_shutdown=15" in serve
+    stop_timeout = Settings.model_fields["stop_timeout_s"].default
+
+    def seconds(name: str) -> int:
+        value = str(service(name)["stop_grace_period"])
+        assert re.fullmatch(r"\d+s", value), value
+        return int(value[:-1])
+
+    assert seconds("transaction-api") >= 15 + 5
+    assert seconds("notification-consumer") >= 15 + stop_timeout + 5
 
 
 def test_init_migrates_both_schemas_then_creates_topics() -> None:
@@ -544,6 +575,9 @@ def test_alert_rules_are_complete() -> None:
         "OutboxBacklogOld",
         "ConsumerNotCommitting",
         "ConsumerNotReady",
+        "BooksDoNotBalance",
+        "WebhookBacklogGrowing",
+        "WebhookSubscriptionDisabled",
     }
     assert len(names) == len(rules), "alert names must be unique"
     for rule in rules:
@@ -789,5 +823,11 @@ def test_dashboard_references_only_exported_metrics() -> None:
         "consumer_duplicates_total",
         "consumer_rebalances_total",
         "consumer_ready",
+        "reconcile_missing_events",
+        "reconcile_duplicate_effects",
+        "webhook_deliveries_total",
+        "webhook_delivery_latency_seconds_bucket",
+        "webhook_oldest_undelivered_age_seconds",
+        "webhook_subscriptions_disabled",
     ):
         assert required in used, f"the dashboard does not chart {required}"

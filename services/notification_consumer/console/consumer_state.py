@@ -1,8 +1,8 @@
 """The one adapter between the console and the consumer's internals and metrics.
 
-The consumer is being reshaped by others (a `health()` value is coming); everything the
-console reads from it goes through these functions, so a change there is a change here only.
-Metrics are read from prometheus_client's registry, i.e. this process's view.
+Everything the console reads from the consumer goes through these functions, so a change
+there is a change here only. Metrics are read from prometheus_client's registry, i.e. this
+process's view.
 """
 
 import time
@@ -12,8 +12,8 @@ from prometheus_client import REGISTRY
 
 from notification_consumer import store
 from notification_consumer.console.log_ends import LogEnds
-from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.lag import group_status
+from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 
 E2E_HISTOGRAM = "consumer_end_to_end_latency_seconds"
@@ -42,24 +42,21 @@ def histogram_buckets(name: str = E2E_HISTOGRAM) -> list[tuple[float, float]]:
 
 
 def health(consumer: NotificationConsumer) -> dict[str, Any]:
-    connected = consumer.consumer is not None
-    degraded = consumer.degraded
-    status = consumer.status()
-    return {"connected": connected, "degraded": degraded,
-            "ready": connected and degraded is None,
-            "assigned_partitions": status.get("assigned_partitions", []),
-            "seconds_since_fetch": status.get("seconds_since_fetch")}
+    state = consumer.health()
+    return {"connected": state.connected, "degraded": state.degraded,
+            "ready": state.connected and state.degraded is None,
+            "assigned_partitions": list(state.assigned),
+            "seconds_since_fetch": round(state.seconds_since_fetch, 3)}
 
 
 def membership(consumer: NotificationConsumer) -> dict[str, Any]:
-    """This replica's own view of the group: member id and generation (aiokafka keeps them
-    on its coordinator; DescribeGroups does not report the generation)."""
-    kafka = consumer.consumer
-    coordinator = getattr(kafka, "_coordinator", None)
+    """This replica's own view of the group: the member id and generation its partition
+    claims carry (DescribeGroups does not report the generation)."""
+    fence = consumer.ownership.fence
     return {
-        "member_id": getattr(coordinator, "member_id", None),
-        "generation": getattr(coordinator, "generation", None),
-        "group_instance_id": getattr(coordinator, "_group_instance_id", None),
+        "member_id": fence.member_id or None,
+        "generation": fence.generation if fence.generation >= 0 else None,
+        "group_instance_id": consumer.settings.kafka_group_instance_id or None,
     }
 
 
@@ -88,7 +85,7 @@ async def lag_snapshot(monitor: LagMonitor, ends: LogEnds,
             "partition": partition, "committed_offset": committed, "log_end_offset": end,
             "lag": max(0, end - (committed or 0)),
             "lag_seconds": round(window.lag_seconds(partition, now), 3),
-            "status": window.status(partition) if partition in window.samples else "OK"})
+            "status": window.status(partition) if end - (committed or 0) > 0 else "OK"})
     result["total_lag"] = sum(p["lag"] for p in result["partitions"])
     result["status"] = group_status([p["status"] for p in result["partitions"]])
     return result

@@ -122,11 +122,10 @@ async def search(request: Request, console: ConsoleDep,
     elif account:
         if not re.fullmatch(ACCOUNT_ID_PATTERN, account):
             error = "That is not an account id."
-        elif console.keys.enabled:
-            # Processed rows do not say which key owns them; only the API can.
-            error = "Search by account is available only without API keys; use an event id."
         else:
-            events = (await list_events(console.engine, account, 50, None))["items"]
+            # A key sees the payments it accepted (ce_ownerscope); an admin key sees all.
+            scope = None if session.access.admin else session.access.scope
+            events = (await list_events(console.engine, account, 50, None, scope))["items"]
     return _page(request, console, "search.html", error=error, events=events,
                  account=account or "")
 

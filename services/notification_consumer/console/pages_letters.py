@@ -82,7 +82,8 @@ async def letter_page(request: Request, console: ConsoleDep,
         row = await letters.get_letter(conn, letter_id)
     if row is None:
         return render(request, console, "dead_letter.html", session, status_code=404, row=None)
-    headers = [(name, display(value, 2000)) for name, value in stored_headers(row["headers"])]
+    headers = [(name, display(value, 2000))
+               for name, value in stored_headers(row["header_keys"], row["header_values"])]
     return render(request, console, "dead_letter.html", session, row=row, headers=headers,
                   value=display(row["value"]), key=display(row["key"], 500))
 

@@ -14,8 +14,8 @@ from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.group import GroupView
 from notification_consumer.console.sampler import Sampler
 from notification_consumer.console.sessions import Sessions
-from notification_consumer.consumer import NotificationConsumer
 from notification_consumer.letter_replay import LetterReplayer
+from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 from notification_consumer.replay_publisher import ReplayPublisher
 

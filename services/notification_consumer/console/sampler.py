@@ -12,7 +12,7 @@ from typing import Any
 from notification_consumer.console import consumer_state
 from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.log_ends import LogEnds
-from notification_consumer.consumer import NotificationConsumer
+from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 
 log = logging.getLogger(__name__)

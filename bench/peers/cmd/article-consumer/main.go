@@ -6,8 +6,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"log"
 	"os"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/paystream/bench/peers/internal/capped"
 	"github.com/paystream/bench/peers/internal/out"
 )
 
@@ -24,7 +23,8 @@ func main() {
 	topic := flag.String("topic", "", "topic to read")
 	group := flag.String("group", "", "consumer group id (default: article-consumer-<unix nanos>, a fresh group)")
 	expect := flag.Int("expect", 0, "stop after this many messages (0: only -timeout stops)")
-	timeout := flag.Duration("timeout", 90*time.Second, "stop after this long in any case")
+	timeout := flag.Duration("timeout", 90*time.Second, "stop this long after the first message")
+	joinTimeout := flag.Duration("join-timeout", 60*time.Second, "give up when no message came within this long (group join, first fetch)")
 	flag.Parse()
 	log.SetPrefix("article-consumer: ")
 	if *topic == "" {
@@ -41,8 +41,9 @@ func main() {
 		GroupID: *group,
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
+	run := capped.New(*joinTimeout, *timeout)
+	defer run.Stop()
+	ctx := run.Ctx
 	log.Printf("reading %s on %s as group %s, expecting %d within %s", *topic, *brokers, *group, *expect, *timeout)
 
 	n := 0
@@ -52,7 +53,7 @@ func main() {
 	for *expect == 0 || n < *expect {
 		_, err := r.ReadMessage(ctx)
 		if err != nil {
-			if !errors.Is(err, context.DeadlineExceeded) {
+			if !capped.Ended(err) && ctx.Err() == nil {
 				runErr = err
 			}
 			log.Printf("stopped after %d messages: %v", n, err)
@@ -61,6 +62,7 @@ func main() {
 		now := time.Now()
 		if n == 0 {
 			first = now
+			run.First()
 			log.Printf("first message after %.2fs", now.Sub(start).Seconds())
 		}
 		last = now

@@ -25,6 +25,7 @@ func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long to send")
 	timeout := flag.Duration("timeout", 10*time.Second, "per-request timeout")
 	prefix := flag.String("prefix", "lat", "payer id prefix (distinct bodies per run)")
+	method := flag.String("method", "POST", "POST (a payment body) or GET (no body)")
 	flag.Parse()
 
 	client := &http.Client{
@@ -50,8 +51,14 @@ func main() {
 			defer wg.Done()
 			body := fmt.Sprintf(`{"payer_id":"%s_%d","payee_id":"%s_payee","amount":"3.00",`+
 				`"currency":"EUR"}`, *prefix, i, *prefix)
-			req, err := http.NewRequestWithContext(ctx, http.MethodPost, *url,
-				bytes.NewBufferString(body))
+			var req *http.Request
+			var err error
+			if *method == http.MethodGet {
+				req, err = http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+			} else {
+				req, err = http.NewRequestWithContext(ctx, http.MethodPost, *url,
+					bytes.NewBufferString(body))
+			}
 			if err != nil {
 				return
 			}
@@ -73,7 +80,7 @@ func main() {
 	accepted, errors := 0, 0
 	var ok []time.Duration
 	for i := range status {
-		if status[i] == http.StatusAccepted {
+		if status[i] == http.StatusAccepted || (*method == http.MethodGet && status[i] == http.StatusOK) {
 			accepted++
 			ok = append(ok, latencies[i])
 		} else {

@@ -1,7 +1,7 @@
 """dead-letter replays (one per letter, recorded before the publish) and their audit trail
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004"
-# Planned to follow 0003 (webhooks); chained onto 0001 until 0002/0003 land on main.
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

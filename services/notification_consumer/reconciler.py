@@ -1,0 +1,116 @@
+"""Runs reconciliation: on request (GET /reconcile, a pure read) and periodically over a
+recent window in the background, which alone sets the reconcile_* metrics."""
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer.config import Settings
+from notification_consumer.lag import LagWindow
+from notification_consumer.reconcile import Report, reconcile
+from notification_consumer.reconcile_sources import ApiBuckets, ApiUnavailable
+from service_kit.auth import ApiKeys
+from service_kit.db import is_transient
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+from service_kit.windows import Instant, parse_window
+
+log = logging.getLogger(__name__)
+
+MISSING = Gauge("reconcile_missing_events",
+                "Accepted payments neither processed, dead-lettered nor in flight (last run)")
+DUPLICATES = Gauge("reconcile_duplicate_effects", "Effects written more than once (last run)")
+MISMATCHED = Gauge("reconcile_mismatched_events",
+                   "Processed with a payload other than the one accepted (last run)")
+LAST_SUCCESS = Gauge("reconcile_last_success_timestamp_seconds",
+                     "When the background reconciliation last completed")
+FAILURES = Counter("reconcile_failures_total", "Background reconciliations that failed")
+DURATION = Histogram("reconcile_duration_seconds", "Time for one reconciliation",
+                     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LONGEST = timedelta(days=7)
+
+
+class Reconciler:
+    def __init__(self, settings: Settings, engine: AsyncEngine, lag: LagWindow) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.lag = lag
+        self.api_key = settings.api_key.get_secret_value() or next(
+            (k.strip() for k in settings.api_keys.get_secret_value().split(",") if k.strip()),
+            None) or None
+        self.api = ApiBuckets(settings.api_url, self.api_key)
+        self._task: asyncio.Task[None] | None = None
+
+    def settle(self) -> timedelta:
+        lag_s = max((self.lag.lag_seconds(p) for p in list(self.lag.samples)), default=0.0)
+        return timedelta(seconds=self.settings.reconcile_grace_s + lag_s)
+
+    async def run(self, since: datetime, until: datetime) -> Report:
+        started = time.perf_counter()
+        report = await asyncio.wait_for(
+            reconcile(self.engine, self.api, since, until, now=datetime.now(UTC),
+                      settle=self.settle()), self.settings.reconcile_timeout_s)
+        DURATION.observe(time.perf_counter() - started)
+        return report
+
+    def start(self) -> None:
+        if self.settings.reconcile_interval_s > 0:
+            self._task = asyncio.create_task(self._periodic(), name="reconciler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.api.close()
+
+    async def _periodic(self) -> None:
+        window = timedelta(seconds=self.settings.reconcile_window_s)
+        while True:
+            await asyncio.sleep(self.settings.reconcile_interval_s)
+            until = datetime.now(UTC)
+            try:
+                report = await self.run(until - window, until)
+            except Exception as exc:  # noqa: BLE001 - the next run tries again
+                FAILURES.inc()
+                log.warning("reconciliation failed", extra={"error": repr(exc)[:300]})
+                continue
+            MISSING.set(report.missing)
+            DUPLICATES.set(report.duplicates)
+            MISMATCHED.set(report.mismatched)
+            LAST_SUCCESS.set(time.time())
+            if not report.balanced:
+                log.error("books do not balance", extra=report.as_dict())
+
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/reconcile", responses={c: PROBLEM_RESPONSE_SCHEMA for c in (400, 401, 503, 504)},
+            summary="Accepted vs processed, dead-lettered, in flight, missing, duplicated")
+async def reconcile_window(request: Request, since: Instant = None, until: Instant = None,
+                           authorization: Annotated[str | None, Header()] = None
+                           ) -> dict[str, Any]:
+    keys: ApiKeys = request.app.state.context.api_keys
+    if keys.enabled and keys.scope_for(authorization) is None:  # the report names event ids
+        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
+                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+    start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
+    reconciler: Reconciler = request.app.state.reconciler
+    try:
+        report = await reconciler.run(start, end)
+    except ApiUnavailable as exc:
+        raise Problem(503, f"the transaction API's side is unavailable: {exc}",
+                      headers={"Retry-After": "5"}) from exc
+    except TimeoutError as exc:
+        raise Problem(504, "reconciliation took too long; ask for a shorter window") from exc
+    except Exception as exc:
+        if is_transient(exc):
+            raise Problem(503, "database unavailable, retry later",
+                          headers={"Retry-After": "2"}) from exc
+        raise
+    return report.as_dict()

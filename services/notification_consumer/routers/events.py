@@ -1,0 +1,31 @@
+"""/events: processed events, visible to the key that created them."""
+
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from notification_consumer import queries
+from notification_consumer.dependencies import AccountId, CallerDep, Context, Cursor, Limit
+from notification_consumer.errors import NotFound
+from notification_consumer.schemas import Page, ProcessedEvent, problems
+
+router = APIRouter(tags=["events"])
+
+
+@router.get("/events/{event_id}", response_model=ProcessedEvent,
+            responses=problems(401, 404, 503),
+            summary="A processed event, with its Kafka partition and offset")
+async def read_event(event_id: UUID, ctx: Context, caller: CallerDep) -> ProcessedEvent:
+    row = await queries.get_event(ctx.engine, event_id, caller.scope)
+    if row is None:
+        raise NotFound(f"event {event_id} has not been processed (yet)")
+    return ProcessedEvent.from_row(row)
+
+
+@router.get("/events", response_model=Page[ProcessedEvent], responses=problems(400, 401, 503),
+            summary="Processed events, newest first (payer or payee)")
+async def list_events(ctx: Context, caller: CallerDep, account_id: AccountId = None,
+                      limit: Limit = 50, cursor: Cursor = None) -> Page[ProcessedEvent]:
+    page = await queries.list_events(ctx.engine, account_id, limit, cursor, caller.scope)
+    return Page[ProcessedEvent](items=[ProcessedEvent.from_row(r) for r in page["items"]],
+                                next_cursor=page["next_cursor"])

@@ -1,0 +1,5 @@
+"""Signed webhooks with retries and a resumable live stream of notifications.
+
+The delivery outbox is filled by a trigger inside the consumer's batch transaction (migration
+0003); the worker here sends it; nothing in this package runs on the consumer's hot path.
+"""

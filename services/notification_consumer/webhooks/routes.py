@@ -1,0 +1,156 @@
+"""`/webhooks`: subscriptions (create, list, read, delete, rotate the secret, re-enable) and
+their deliveries (list with every attempt, redeliver by hand)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
+
+from notification_consumer import queries
+from notification_consumer.dependencies import Cursor, Limit
+from notification_consumer.schemas import problems as _problems
+from notification_consumer.webhooks import signing, ssrf, subscriptions
+from notification_consumer.webhooks.context import Ctx, Owner
+from payment_events.events import ACCOUNT_ID_PATTERN
+from service_kit.problems import Problem
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+class NewSubscription(BaseModel):
+    url: str = Field(max_length=ssrf.MAX_URL_LENGTH, examples=["https://example.com/hooks"])
+    account_id: str | None = Field(default=None, pattern=ACCOUNT_ID_PATTERN,
+                                   description="only this account's notifications; "
+                                               "none = every notification of your payments")
+    description: str | None = Field(default=None, max_length=280, pattern=r"^[^\x00-\x1f]*$")
+
+
+class Subscription(BaseModel):
+    id: UUID
+    url: str
+    account_id: str | None
+    description: str | None
+    status: str = Field(description="`active`, or `disabled` after repeated failure")
+    consecutive_failures: int
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+    previous_secret_expires_at: datetime | None
+
+
+class SubscriptionWithSecret(Subscription):
+    secret: str = Field(description="`whsec_…`: shown only in this answer")
+
+
+class Subscriptions(BaseModel):
+    items: list[Subscription]
+
+
+class Delivery(BaseModel):
+    id: int
+    subscription_id: UUID
+    notification_id: int
+    webhook_id: str
+    state: str = Field(description="`pending`, `delivered` or `failed` (retries used up)")
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    attempt_log: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Delivery":
+        return cls(**row, webhook_id=f"msg_{row['message_id'].hex}")
+
+
+class Deliveries(BaseModel):
+    items: list[Delivery]
+    next_cursor: str | None
+
+
+def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if row is None:
+        raise Problem(404, f"no such {what}")
+    return row
+
+
+@router.post("", status_code=201, response_model=SubscriptionWithSecret,
+             responses=_problems(401, 422, 503), summary="Subscribe a URL to notifications")
+async def create(ctx: Ctx, owner: Owner, body: NewSubscription) -> SubscriptionWithSecret:
+    try:
+        await ssrf.resolve(body.url, ctx.settings.webhook_allow_private_networks)
+    except ssrf.UnsafeTarget as exc:
+        raise Problem(422, f"url: {exc}", field="url") from exc
+    secret = signing.new_secret()
+    row = await subscriptions.create(ctx.engine, owner, body.url, body.account_id,
+                                            body.description, secret)
+    return SubscriptionWithSecret(**row, secret=secret)
+
+
+@router.get("", response_model=Subscriptions, responses=_problems(401, 503),
+            summary="Your subscriptions")
+async def list_all(ctx: Ctx, owner: Owner) -> Subscriptions:
+    rows = await subscriptions.list_owned(ctx.engine, owner)
+    return Subscriptions(items=[Subscription(**r) for r in rows])
+
+
+@router.get("/{sub_id}", response_model=Subscription, responses=_problems(401, 404, 503))
+async def read(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
+    return Subscription(**_found(await subscriptions.get(ctx.engine, owner, sub_id),
+                                 "subscription"))
+
+
+@router.delete("/{sub_id}", status_code=204, responses=_problems(401, 404, 503),
+               summary="Delete a subscription and its pending deliveries")
+async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
+    if not await subscriptions.delete(ctx.engine, owner, sub_id):
+        raise Problem(404, "no such subscription")
+    return Response(status_code=204)
+
+
+@router.post("/{sub_id}/rotate-secret", response_model=SubscriptionWithSecret,
+             responses=_problems(401, 404, 503),
+             summary="A new secret; the old one also signs until the grace period ends")
+async def rotate_secret(ctx: Ctx, owner: Owner, sub_id: UUID) -> SubscriptionWithSecret:
+    secret = signing.new_secret()
+    row = await subscriptions.rotate_secret(ctx.engine, owner, sub_id, secret,
+                                                   ctx.settings.webhook_secret_grace_s)
+    return SubscriptionWithSecret(**_found(row, "subscription"), secret=secret)
+
+
+@router.post("/{sub_id}/enable", response_model=Subscription, responses=_problems(401, 404, 503),
+             summary="Re-enable a disabled subscription (its pending deliveries resume)")
+async def enable(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
+    row = await subscriptions.enable(ctx.engine, owner, sub_id)
+    return Subscription(**_found(row, "subscription"))
+
+
+@router.get("/{sub_id}/deliveries", response_model=Deliveries,
+            responses=_problems(400, 401, 404, 503),
+            summary="Deliveries, newest first, each with every attempt")
+async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
+                     cursor: Cursor = None) -> Deliveries:
+    before = queries.decode_cursor(cursor)
+    _found(await subscriptions.get(ctx.engine, owner, sub_id), "subscription")
+    rows = await subscriptions.deliveries(ctx.engine, owner, sub_id, limit + 1, before)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Deliveries(items=[Delivery.from_row(r) for r in rows],
+                      next_cursor=queries.encode_cursor(rows[-1]["id"]) if more else None)
+
+
+@router.post("/{sub_id}/deliveries/{delivery_id}/redeliver", status_code=202,
+             response_model=Delivery, responses=_problems(401, 404, 503),
+             summary="Send a delivery again now (same webhook-id), with a fresh retry window")
+async def redeliver(ctx: Ctx, owner: Owner, sub_id: UUID, delivery_id: DeliveryId) -> Delivery:
+    row = await subscriptions.redeliver(ctx.engine, owner, sub_id, delivery_id,
+                                               ctx.settings.webhook_retry_window_s)
+    return Delivery.from_row(_found(row, "delivery"))
+
+
+

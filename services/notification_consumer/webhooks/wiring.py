@@ -1,0 +1,37 @@
+"""Builds the webhook worker, the stream hub and their routes for the consumer's app."""
+
+from fastapi import FastAPI
+
+from notification_consumer.webhooks import routes, stream_routes
+from notification_consumer.webhooks.context import WebhookContext
+from notification_consumer.webhooks.settings import WebhookSettings
+from notification_consumer.webhooks.stream import StreamHub
+from notification_consumer.webhooks.worker import DeliveryWorker
+from service_kit.auth import ApiKeys
+from service_kit.db import make_engine
+from service_kit.settings import CommonSettings
+
+
+class Webhooks:
+    """Its own small connection pool, so deliveries and streams never take the consumer's."""
+
+    def __init__(self, settings: WebhookSettings, common: CommonSettings,
+                 api_keys: ApiKeys) -> None:
+        self.engine = make_engine(common)
+        self.worker = DeliveryWorker(settings, self.engine, common.database_url)
+        self.hub = StreamHub(settings, self.engine)
+        self.context = WebhookContext(settings, self.engine, api_keys, self.hub)
+
+    def install(self, app: FastAPI) -> None:
+        app.state.webhooks = self.context
+        app.include_router(routes.router)
+        app.include_router(stream_routes.router)
+
+    def start(self) -> None:
+        self.worker.start()
+        self.hub.start()
+
+    async def stop(self) -> None:
+        await self.hub.stop()
+        await self.worker.stop()
+        await self.engine.dispose()

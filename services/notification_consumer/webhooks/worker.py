@@ -1,0 +1,220 @@
+"""The delivery worker: claims due deliveries, sends them with bounded concurrency (overall
+and per subscription), records each attempt, and schedules retries with backoff and jitter.
+
+At least once: a delivery is marked delivered only after a 2xx; a crash in between means it is
+sent again when its lease ends, with the same webhook-id, so receivers can drop the repeat.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer.webhooks import metrics, outbox, sender
+from notification_consumer.webhooks.settings import WebhookSettings
+
+log = logging.getLogger(__name__)
+DB_CONCURRENCY = 4
+STOP_GRACE_S = 10.0
+RECORD_BATCH = 500
+# After a wake-up, wait this long for more slots to free up, so one claim serves several.
+COALESCE_S = 0.005
+
+
+def retry_delay(settings: WebhookSettings, attempt: int) -> float:
+    """Exponential in the attempt number, capped, with jitter in [half, full] so a crowd of
+    failures spreads out instead of retrying in step."""
+    base = min(settings.webhook_backoff_max_s,
+               settings.webhook_backoff_initial_s * 2 ** min(attempt - 1, 60))
+    return random.uniform(base / 2, base)
+
+
+class DeliveryWorker:
+    def __init__(self, settings: WebhookSettings, engine: AsyncEngine, database_url: str) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._wake = asyncio.Event()
+        self._db = asyncio.Semaphore(DB_CONCURRENCY)
+        self._inflight: Counter[UUID] = Counter()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._results: asyncio.Queue[outbox.Result] = asyncio.Queue(
+            maxsize=settings.webhook_max_concurrency * 4)
+        self._stopping = False
+        self._client = sender.new_client(settings.webhook_max_concurrency)
+
+    def start(self) -> None:
+        self._loops = [asyncio.create_task(self._dispatch(), name="webhook-dispatch"),
+                       asyncio.create_task(self._listen(), name="webhook-listen"),
+                       asyncio.create_task(self._sample(), name="webhook-metrics"),
+                       asyncio.create_task(self._record(), name="webhook-record")]
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight sends finish (bounded); the rest keep their lease."""
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_GRACE_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_GRACE_S):
+                await self._results.join()
+        for task in [*self._tasks, *self._loops]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._loops, return_exceptions=True)
+        await self._client.aclose()
+
+    async def _dispatch(self) -> None:
+        s = self.settings
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()
+            free = s.webhook_max_concurrency - len(self._tasks)
+            claimed: list[outbox.Claimed] = []
+            if free > 0:
+                per_sub = s.webhook_per_subscription_concurrency
+                try:
+                    async with self._db:
+                        claimed = await outbox.claim(
+                            self.engine, {k: per_sub - n for k, n in self._inflight.items()},
+                            [k for k, n in self._inflight.items() if n >= per_sub], per_sub,
+                            free, s.webhook_lease_s)
+                    failures = 0
+                except Exception as exc:  # noqa: BLE001 - the database may be down: retry
+                    failures += 1
+                    log.warning("webhook claim failed", extra={"error": repr(exc)})
+                    await self._pause(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                    continue
+            for job in claimed:
+                self._spawn(job)
+            if not claimed:
+                await self._pause(s.webhook_poll_interval_s)
+                await asyncio.sleep(COALESCE_S)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    def _spawn(self, job: outbox.Claimed) -> None:
+        self._inflight[job.subscription_id] += 1
+        task = asyncio.create_task(self._deliver(job))
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._inflight[job.subscription_id] -= 1
+            if self._inflight[job.subscription_id] <= 0:
+                del self._inflight[job.subscription_id]
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _deliver(self, job: outbox.Claimed) -> None:
+        s = self.settings
+        outcome = await sender.attempt(
+            self._client, job, allow_private=s.webhook_allow_private_networks,
+            timeout_s=s.webhook_timeout_s, excerpt_bytes=s.webhook_response_excerpt_bytes)
+        # Bounded: when the database falls behind, senders wait here (and stop claiming).
+        await self._results.put(outbox.Result(job, outcome,
+                                              None if outcome.ok else self._retry_in(job)))
+
+    async def _record(self) -> None:
+        """Writes finished attempts in batches: one transaction for all that are ready."""
+        while True:
+            batch = [await self._results.get()]
+            while not self._results.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self._results.get_nowait())
+            try:
+                async with self._db:
+                    states = await outbox.record(self.engine, batch,
+                                                 self.settings.webhook_disable_after_failures)
+            except Exception as exc:  # noqa: BLE001 - the lease brings the deliveries back
+                log.warning("webhook attempts not recorded; they are retried after the lease",
+                            extra={"deliveries": len(batch), "error": repr(exc)})
+                await asyncio.sleep(1.0)
+                continue
+            finally:
+                for _ in batch:
+                    self._results.task_done()
+            for result in batch:
+                _observe(result, states.get(result.job.delivery_id))
+
+    def _retry_in(self, job: outbox.Claimed) -> float | None:
+        """The next attempt's delay, or None when it would fall outside the retry window."""
+        deadline = job.expires_at or job.created_at + timedelta(
+            seconds=self.settings.webhook_retry_window_s)
+        delay = retry_delay(self.settings, job.attempt)
+        return delay if datetime.now(UTC) + timedelta(seconds=delay) <= deadline else None
+
+    async def _listen(self) -> None:
+        """Wake the dispatcher as soon as a batch queues deliveries (NOTIFY from the trigger);
+        polling covers the time this connection is down."""
+        while not self._stopping:
+            conn: Any = None
+            try:
+                conn = await asyncpg.connect(self._dsn, timeout=5)
+                await conn.add_listener("webhook_deliveries", lambda *_: self._wake.set())
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.debug("webhook listener reconnecting", extra={"error": repr(exc)})
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.close(), 2)
+            await asyncio.sleep(2.0)
+
+    async def _sample(self) -> None:
+        seen: set[str] = set()
+        while not self._stopping:
+            try:
+                async with self._db:
+                    subs = await outbox.backlog(self.engine)
+                for sub_id, (_, age) in subs.items():
+                    metrics.OLDEST_UNDELIVERED.labels(sub_id).set(age)
+                for gone in seen - set(subs):
+                    metrics.OLDEST_UNDELIVERED.remove(gone)
+                seen = set(subs)
+                metrics.DISABLED.set(sum(1 for st, _ in subs.values() if st == "disabled"))
+            except Exception as exc:  # noqa: BLE001 - metrics must not stop the worker
+                log.debug("webhook metrics sample failed", extra={"error": repr(exc)})
+            await asyncio.sleep(self.settings.webhook_metrics_interval_s)
+
+
+def _observe(result: outbox.Result, state: dict[str, Any] | None) -> None:
+    outcome, job = result.outcome, result.job
+    metrics.ATTEMPTS.labels(_result(outcome)).inc()
+    if state is not None and state["state"] == "delivered":
+        metrics.DELIVERIES.labels("delivered").inc()
+        metrics.DELIVERY_LATENCY.observe(
+            (state["delivered_at"] - state["created_at"]).total_seconds())
+    elif state is not None and state["state"] == "failed":
+        metrics.DELIVERIES.labels("failed").inc()
+    log.info("webhook attempt", extra={
+        "delivery_id": job.delivery_id, "subscription_id": str(job.subscription_id),
+        "webhook_id": sender.message_id(job), "attempt": job.attempt,
+        "status_code": outcome.status_code, "latency_ms": round(outcome.latency_ms, 1),
+        "error": outcome.error, "retry_in_s": result.retry_in_s,
+        "state": state["state"] if state else "already finished or deleted"})
+
+
+def _result(outcome: outbox.Outcome) -> str:
+    if outcome.ok:
+        return "success"
+    if outcome.status_code is not None:
+        return "http_error"
+    error = outcome.error or ""
+    if error.startswith("refused"):
+        return "refused"
+    return "timeout" if error.startswith("timed out") else "connection_error"

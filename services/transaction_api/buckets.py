@@ -1,0 +1,81 @@
+"""Reconciliation, the API's side: per-minute counts and digests of the payments accepted,
+and a bucket's event ids with their payload hashes (what the consumer compares against).
+
+Reads only; the consumer calls these, never the other way round. With API_KEYS set, any
+valid key may read them (the answer holds ids and hashes, no amounts or parties).
+"""
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from payment_events.digest import ID_HASH_COLUMN, PAYLOAD_HASH_COLUMN, fold
+from service_kit.db import is_transient
+from service_kit.errors import TransientStoreError
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+from service_kit.windows import Instant, parse_instant, parse_window
+from transaction_api.context import Engine, get_caller
+from transaction_api.requests import T
+
+router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
+LONGEST = timedelta(days=7)
+MAX_BUCKET_ROWS = 200_000
+
+_BUCKETS = text(f"""
+    SELECT date_trunc('minute', created_at) AS minute, count(*) AS n,
+           sum({ID_HASH_COLUMN}) AS ids,
+           sum({PAYLOAD_HASH_COLUMN}) AS payloads
+    FROM {T} WHERE created_at >= :since AND created_at < :until
+    GROUP BY 1 ORDER BY 1
+""")
+_BUCKET = text(f"""
+    SELECT event_id, {PAYLOAD_HASH_COLUMN} AS payload_hash, created_at, published_at
+    FROM {T} WHERE created_at >= :since AND created_at < :until
+    ORDER BY created_at LIMIT {MAX_BUCKET_ROWS}
+""")
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: PROBLEM_RESPONSE_SCHEMA for code in codes}
+
+
+async def _read(engine: AsyncEngine, query: Any, params: dict[str, Any]) -> list[Any]:
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(query, params)).all())
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientStoreError("payment store unavailable") from exc
+        raise
+
+
+@router.get("/outbox/buckets", responses=_problems(400, 401, 503),
+            summary="Per-minute counts and order-independent digests of accepted payments")
+async def buckets(engine: Engine, since: Instant = None, until: Instant = None) -> dict[str, Any]:
+    start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
+    rows = await _read(engine, _BUCKETS, {"since": start, "until": end})
+    return {"since": start.isoformat(), "until": end.isoformat(), "buckets": [
+        {"minute": r.minute.isoformat(), "count": r.n, "digest": fold(r.ids),
+         "payload_digest": fold(r.payloads)} for r in rows]}
+
+
+@router.get("/outbox/buckets/{minute}", responses=_problems(400, 401, 503),
+            summary="One minute's accepted payments: event id, payload hash, published or not")
+async def bucket(engine: Engine,
+                 minute: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+    start = parse_instant(minute, "minute")
+    if start.second or start.microsecond:
+        raise Problem(400, "minute must be the start of a minute, e.g. 2026-11-26T12:34:00Z",
+                      field="minute")
+    rows = await _read(engine, _BUCKET, {"since": start, "until": start + timedelta(minutes=1)})
+    return {"minute": start.isoformat(), "truncated": len(rows) == MAX_BUCKET_ROWS, "events": [
+        {"event_id": str(r.event_id), "payload_hash": fold(r.payload_hash),
+         "accepted_at": _iso(r.created_at), "published_at": _iso(r.published_at)}
+        for r in rows]}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

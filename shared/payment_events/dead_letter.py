@@ -1,0 +1,34 @@
+"""The dead-letter topic's contract: the original record (key, value, headers) unchanged, plus
+`dlq_*` headers saying where it came from and why it could not be processed.
+
+The consumer writes these headers (notification_consumer/dead_letters.py); a unit test keeps
+the two lists equal. Every value is UTF-8 text on the wire.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DLQ_HEADER_PREFIX = "dlq_"
+
+
+class DeadLetterProvenance(BaseModel):
+    """The `dlq_*` headers, without their prefix."""
+
+    model_config = ConfigDict(frozen=True, title="DeadLetterProvenance")
+
+    original_topic: str = Field(description="topic the record was read from")
+    original_partition: str = Field(pattern=r"^[0-9]+$", description="its partition")
+    original_offset: str = Field(pattern=r"^[0-9]+$", description="its offset")
+    original_timestamp: str = Field(
+        description="its Kafka timestamp, ISO 8601 UTC; empty when the record had none")
+    original_key: str = Field(description="its key as text (invalid UTF-8 replaced)")
+    consumer_group: str = Field(description="the consumer group that gave up on it")
+    reason: str = Field(description="why, as a short code (not_json, invalid_schema, "
+                                    "processing_failed, ...)")
+    error_class: str = Field(description="the exception class behind the reason")
+    error_message: str = Field(max_length=1000, description="the error, cut to 1000 chars")
+    attempts: str = Field(pattern=r"^[0-9]+$", description="processing attempts made")
+    truncated: Literal["true"] | None = Field(
+        default=None, description="present when the consumer shortened the record to fit "
+                                  "the dead-letter topic's size limit")

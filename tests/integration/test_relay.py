@@ -1,0 +1,118 @@
+"""The relay against real Kafka and PostgreSQL: rows Kafka refuses wait their own backoff and
+never hold up the healthy rows behind them; the outbox gauges follow a failing backlog; the
+recorded failure reason is Kafka's; the relay republishes the owner scope."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+from prometheus_client import REGISTRY
+
+from payment_events.codec import KafkaRecord, encode
+from payment_events.events import PaymentAccepted
+from tests.support import api_app, in_process, payment, read_topic, unique, wait_until
+from transaction_api import metrics
+from transaction_api.app import create_app
+from transaction_api.config import Settings
+
+INSERT = """
+    INSERT INTO transaction_api.payment_requests (event_id, scope, request_hash, payer_id,
+        payee_id, amount, currency, event_key, event_value, event_headers, created_at,
+        next_attempt_at)
+    VALUES ($1, 'public', 'h', $2, 'acct_payee', 1.25, 'EUR', $3, $4, $5::jsonb, $6, $6)
+"""
+
+
+async def connect(database_url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(database_url.replace("+asyncpg", ""), timeout=10)
+
+
+async def insert(conn: asyncpg.Connection, record: KafkaRecord, event_id: UUID,
+                 at: datetime) -> None:
+    headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
+    await conn.execute(INSERT, event_id, unique("payer"), record.key, record.value, headers, at)
+
+
+def healthy_record(event_id: UUID) -> KafkaRecord:
+    return encode(PaymentAccepted(event_id=event_id, payer_id=unique("payer"),
+                                  payee_id="acct_payee", amount=Decimal("1.25"), currency="EUR",
+                                  occurred_at=datetime.now(UTC)))
+
+
+def gauge(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
+
+
+async def test_refused_rows_do_not_block_healthy_rows_and_the_gauges_follow(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    old = datetime.now(UTC) - timedelta(minutes=2)
+    refused = [uuid4() for _ in range(12)]
+    healthy = [uuid4() for _ in range(3)]
+    # Over the producer's 1 MiB request limit: Kafka refuses these records every time.
+    too_large = KafkaRecord(b"k", b"x" * 1_100_000, [])
+    conn = await connect(database_url)
+    try:
+        for event_id in refused:  # the oldest rows, first in line, more than a batch
+            await insert(conn, too_large, event_id, old)
+        for event_id in healthy:
+            await insert(conn, healthy_record(event_id), event_id, old + timedelta(seconds=30))
+        app = api_app(database_url, topics[0], relay_batch_size=5, relay_interval_s=0.2)
+        async with in_process(app):
+
+            async def all_healthy_published() -> bool:
+                done = await conn.fetchval(
+                    "SELECT count(*) FROM transaction_api.payment_requests "
+                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy)
+                return int(done) == 3
+
+            await wait_until(all_healthy_published, 30, what="healthy rows published")
+            # Only refused rows are left failing: the gauges must still be refreshed.
+            metrics.OUTBOX_BACKLOG.set(-1)
+
+            async def gauges_refreshed() -> bool:
+                return gauge("outbox_backlog_events") >= len(refused)
+
+            await wait_until(gauges_refreshed, 10, what="outbox gauges refreshed")
+            assert gauge("outbox_oldest_unpublished_age_seconds") >= 100
+        rows = await conn.fetch(
+            "SELECT publish_attempts, last_publish_error, published_at, next_attempt_at "
+            "FROM transaction_api.payment_requests WHERE event_id = ANY($1)", refused)
+    finally:
+        await conn.execute("DELETE FROM transaction_api.payment_requests "
+                           "WHERE event_id = ANY($1)", refused)
+        await conn.close()
+    assert all(r["published_at"] is None and r["publish_attempts"] >= 1 for r in rows)
+    assert all("MessageSizeTooLarge" in r["last_publish_error"] for r in rows), rows[0]
+    assert all(r["next_attempt_at"] > old for r in rows)  # each waits its own backoff
+    # Marked published only after Kafka's ack, so all three are in the topic by now (with
+    # whatever else of the shared test database the relay found unpublished).
+    published = await read_topic(topics[0], 10_000, timeout=5)
+    assert set(healthy) <= {UUID(dict(m.headers)["ce_id"].decode()) for m in published}
+
+
+async def test_the_relay_publishes_the_owner_scope_it_was_accepted_with(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    from tests.support import free_port
+
+    alpha = {"Authorization": "Bearer alpha-key"}
+    # The request path cannot reach Kafka: the payment is durable, left to the relay.
+    offline = create_app(Settings(
+        database_url=database_url, kafka_topic=topics[0], api_keys="alpha-key",
+        startup_kafka_wait_s=0, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}"))
+    async with in_process(offline) as api:
+        response = await api.post("/payments", json=payment(), headers=alpha)
+    assert response.status_code == 202 and response.json()["status"] == "accepted"
+    event_id = response.json()["event_id"]
+    expected = offline.state.context.api_keys.scope_for("Bearer alpha-key")
+    async with in_process(api_app(database_url, topics[0], publish_timeout_s=0.5)):
+        async def relayed() -> list[object]:
+            found = [m for m in await read_topic(topics[0], 1, timeout=2)
+                     if dict(m.headers)["ce_id"].decode() == event_id]
+            return found
+
+        [message] = await wait_until(relayed, 30, interval=0.2, what="relayed event")
+    assert dict(message.headers)["ce_ownerscope"].decode() == expected  # type: ignore[attr-defined]
