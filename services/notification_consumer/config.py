@@ -43,5 +43,5 @@ class Settings(WebhookSettings, CommonSettings):
     reconcile_window_s: float = Field(default=900.0, gt=0, le=86_400)
     reconcile_grace_s: float = Field(default=30.0, ge=0, le=86_400)
     reconcile_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    console_sample_interval_s: float = Field(default=2.0, gt=0, le=60)
+    console_sample_interval_s: float = Field(default=5.0, gt=0, le=60)
     replay_rate_per_s: float = Field(default=20.0, gt=0, le=1000)

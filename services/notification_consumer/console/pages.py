@@ -18,6 +18,7 @@ from notification_consumer.console.sessions import COOKIE
 from notification_consumer.console.web import (
     SECURITY_HEADERS,
     current,
+    form_allowed,
     login_redirect,
     open_session,
     render,
@@ -107,8 +108,6 @@ async def overview_stream(request: Request, console: ConsoleDep) -> Response:
 @router.get("/payments")
 async def search(request: Request, console: ConsoleDep,
                  event_id: Annotated[str | None, Query(max_length=64)] = None,
-                 idempotency_key: Annotated[str | None, Query(max_length=255)] = None,
-                 api_key: Annotated[str | None, Query(max_length=1000)] = None,
                  account: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     session, _ = open_session(request, console)
     if session is None:
@@ -120,18 +119,6 @@ async def search(request: Request, console: ConsoleDep,
                                     status_code=303, headers=SECURITY_HEADERS)
         except ValueError:
             error = "That is not an event id (a UUID)."
-    elif idempotency_key:
-        key = api_key or session.key
-        try:
-            found = await console.api.lineage("/lineage", key,
-                                              {"idempotency_key": idempotency_key})
-        except ApiUnavailable as exc:
-            error = f"The transaction API could not be asked: {exc}"
-        else:
-            if found is not None:
-                return RedirectResponse(f"/console/payments/{found['event_id']}",
-                                        status_code=303, headers=SECURITY_HEADERS)
-            error = "No payment with that Idempotency-Key for that API key."
     elif account:
         if not re.fullmatch(ACCOUNT_ID_PATTERN, account):
             error = "That is not an account id."
@@ -141,6 +128,37 @@ async def search(request: Request, console: ConsoleDep,
             events = (await list_events(console.engine, account, 50, None, scope))["items"]
     return _page(request, console, "search.html", error=error, events=events,
                  account=account or "")
+
+
+@router.post("/payments")
+async def search_by_idempotency_key(
+    request: Request, console: ConsoleDep,
+    idempotency_key: Annotated[str, Form(max_length=255)] = "",
+    api_key: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A POST, so that an API key typed here never lands in a URL, a log or the history.
+    The lineage is fetched with that key (the payment is visible only to its own key)."""
+    session = current(request, console)
+    if session is None:
+        return login_redirect()
+    if not form_allowed(request, session, csrf):
+        return _page(request, console, "search.html", 403, events=None, account="",
+                     error="The form expired (CSRF check failed); reload and try again.")
+    key = api_key.strip() or session.key
+    error = None
+    try:
+        found = await console.api.lineage("/lineage", key,
+                                          {"idempotency_key": idempotency_key.strip()})
+        if found is not None:
+            chain = await compose(console.engine, console.api, UUID(found["event_id"]), key,
+                                  console.keys.enabled)
+            return _page(request, console, "payment.html", chain=chain, error=None,
+                         event_id=found["event_id"])
+        error = "No payment with that Idempotency-Key for that API key."
+    except ApiUnavailable as exc:
+        error = f"The transaction API could not be asked: {exc}"
+    return _page(request, console, "search.html", 404, error=error, events=None, account="")
 
 
 @router.get("/payments/{event_id}")

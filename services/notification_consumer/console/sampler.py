@@ -11,6 +11,7 @@ from typing import Any
 
 from notification_consumer.console import consumer_state
 from notification_consumer.console.api_client import ApiClient
+from notification_consumer.console.log_ends import LogEnds
 from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 
@@ -36,6 +37,7 @@ class Sample:
 class Sampler:
     def __init__(self, consumer: NotificationConsumer, monitor: LagMonitor, api: ApiClient,
                  interval_s: float) -> None:
+        self.ends = LogEnds(monitor.settings)
         self.consumer = consumer
         self.monitor = monitor
         self.api = api
@@ -51,11 +53,12 @@ class Sampler:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        await self.ends.close()
 
     async def _run(self) -> None:
         while True:
             try:
-                sample = await asyncio.wait_for(self.take(), max(5.0, self.interval_s * 2))
+                sample = await asyncio.wait_for(self.take(), max(10.0, self.interval_s * 2))
             except Exception as exc:  # noqa: BLE001 - a missed sample is a gap in the chart
                 log.debug("console sample failed", extra={"error": repr(exc)})
             else:
@@ -67,8 +70,10 @@ class Sampler:
     async def take(self) -> Sample:
         api = asyncio.create_task(self.api.overview())
         error = None
+        health = consumer_state.health(self.consumer)
         try:
-            snap = await consumer_state.lag_snapshot(self.monitor)
+            snap = await consumer_state.lag_snapshot(self.monitor, self.ends,
+                                                     kafka_ok=health["connected"])
         except Exception as exc:  # noqa: BLE001 - shown on the page
             snap, error = {}, f"{type(exc).__name__}: {exc}"[:200]
         return Sample(
@@ -77,7 +82,7 @@ class Sampler:
             partitions=snap.get("partitions", []), group_status=snap.get("status", "UNKNOWN"),
             rebalances=consumer_state.metric_total("consumer_rebalances_total"),
             latency_buckets=consumer_state.histogram_buckets(),
-            consumer=consumer_state.health(self.consumer), api=await api,
+            consumer=health, api=await api,
             error=error or snap.get("kafka_error"))
 
     async def next_sample(self, timeout_s: float) -> Sample | None:
