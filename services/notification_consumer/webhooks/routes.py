@@ -80,7 +80,7 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=SubscriptionWithSecret,
-             responses=_problems(401, 422, 503), summary="Subscribe a URL to notifications")
+             responses=_problems(400, 401, 422, 503), summary="Subscribe a URL to notifications")
 async def create(ctx: Ctx, owner: Owner, body: NewSubscription) -> SubscriptionWithSecret:
     try:
         await ssrf.resolve(body.url, ctx.settings.webhook_allow_private_networks)
