@@ -351,22 +351,31 @@ class NotificationConsumer:
     async def _kafka_committer(self) -> None:
         while True:
             await self._kafka_wanted.wait()
-            await self._flush_kafka_commits()
+            if not await self._flush_kafka_commits():
+                # Kept for a later try: the last batch before a quiet spell must reach
+                # Kafka's copy too, once the broker or the group is back.
+                await asyncio.sleep(1.0)
+                self._kafka_wanted.set()
 
-    async def _flush_kafka_commits(self) -> None:
+    async def _flush_kafka_commits(self) -> bool:
+        """False when a commit failed; its offsets stay pending."""
         self._kafka_wanted.clear()
         if self.consumer is None or not self._kafka_pending:
-            return
+            return True
         pending, self._kafka_pending = self._kafka_pending, {}
         assigned = self.consumer.assignment()
         commit = {tp: o for tp, o in pending.items() if tp in assigned}
         if not commit:
-            return
+            return True
         try:
             await asyncio.wait_for(self.consumer.commit(commit), 10)
         except (KafkaError, TimeoutError) as exc:
-            log.info("kafka commit skipped (offsets are stored in the database)",
+            for tp, offset in commit.items():
+                self._kafka_pending[tp] = max(offset, self._kafka_pending.get(tp, 0))
+            log.info("kafka commit failed; will retry (offsets are stored in the database)",
                      extra={"error": repr(exc)})
+            return False
+        return True
 
     def _observe(self, inserted: list[EventRow]) -> None:
         now = datetime.now(UTC)
