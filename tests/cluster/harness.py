@@ -3,6 +3,7 @@ ISRs from the admin API, the stack as real processes, paced HTTP load, exact acc
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from collections.abc import AsyncIterator
@@ -155,8 +156,9 @@ async def stack() -> AsyncIterator[Stack]:
             consumer.kill()
             for n in NODES:
                 await node_async("start", n)
-            with suppress(Exception):
-                await delete_topics(settings, [topic, dlq])
+            if not os.environ.get("KEEP_TEST_DATABASE"):  # kept together for a post-mortem
+                with suppress(Exception):
+                    await delete_topics(settings, [topic, dlq])
 
 
 async def outbox_empty(url: str) -> bool:
