@@ -28,9 +28,9 @@ async def test_sigkill_while_deliveries_are_pending_loses_none(
     main, dlq = topics
     account = unique("acct")
     receiver = Receiver(delay_s=0.2)  # slow enough that deliveries are pending at the kill
-    consumer = consumer_service(database_url, main, dlq, unique("group"), argv=None, **FAST_ENV,
-                                WEBHOOK_LEASE_S="3",
-                                WEBHOOK_PER_SUBSCRIPTION_CONCURRENCY=str(PER_SUBSCRIPTION))
+    env = {**FAST_ENV, "WEBHOOK_LEASE_S": "3",
+           "WEBHOOK_PER_SUBSCRIPTION_CONCURRENCY": str(PER_SUBSCRIPTION)}
+    consumer = consumer_service(database_url, main, dlq, unique("group"), argv=None, **env)
     sub: dict[str, Any] = {}
     async with receiver.running():
         consumer.start()

@@ -61,12 +61,15 @@ async def test_one_trace_spans_both_services(database_url: str,
     assert stored["trace_id"] == trace_id  # the row keeps the trace id
     server = one(spans, SpanKind.SERVER, "POST /payments")
     send = one(spans, SpanKind.PRODUCER, f"{main} send")
-    receive = one(spans, SpanKind.CONSUMER, f"{main} receive")
+    # A record fetched just before the partition claim's seek is fetched again (and each
+    # fetch is a receive span); the effect is written once, so there is one process span.
+    receives = [s for s in spans if s.kind == SpanKind.CONSUMER and s.name == f"{main} receive"]
     process = one(spans, SpanKind.CONSUMER, f"{main} process")
     assert server.context is not None and send.context is not None
     assert parent_of(server) == int(caller, 16)  # the caller's span is the root's parent
     assert parent_of(send) == server.context.span_id  # API: request -> Kafka send
-    assert parent_of(receive) == send.context.span_id  # Kafka headers -> consumer
+    assert receives and all(parent_of(r) == send.context.span_id  # Kafka headers -> consumer
+                            for r in receives)
     assert parent_of(process) == server.context.span_id  # ce_traceparent -> processing
     assert process.attributes is not None
     assert process.attributes["messaging.message.id"] == event_id
