@@ -49,6 +49,13 @@ class Pass:
     published: int
     failed: int
     timed_out: int  # failures that look like "Kafka unreachable", not "this record refused"
+    wedged: int = 0  # the idempotent producer's own state is broken (aiokafka #1017)
+
+
+# Errors about the producer's sequence state, not the record: after a broker restart an
+# idempotent aiokafka producer can keep failing every send with these until it is replaced.
+WEDGED = ("OutOfOrderSequenceNumber", "UnknownProducerId", "InvalidProducerEpoch",
+          "DuplicateSequenceNumber")
 
 
 async def relay_once(engine: AsyncEngine, publisher: Publisher, settings: Settings) -> Pass:
@@ -76,10 +83,11 @@ async def relay_once(engine: AsyncEngine, publisher: Publisher, settings: Settin
     metrics.RELAY_PUBLISHED.inc(len(done))
     metrics.RELAY_FAILURES.inc(len(failed))
     timed_out = sum(1 for _, e in failed if e.startswith(("TimeoutError", "PublishFailed")))
+    wedged = sum(1 for _, e in failed if e.startswith(WEDGED))
     if failed:
         log.warning("relay: records not acknowledged", extra={
             "failed": len(failed), "published": len(done), "first_error": failed[0][1]})
-    return Pass(len(rows), len(done), len(failed), timed_out)
+    return Pass(len(rows), len(done), len(failed), timed_out, wedged)
 
 
 async def run_relay(engine: AsyncEngine, publisher: Publisher, settings: Settings) -> None:
@@ -95,9 +103,12 @@ async def run_relay(engine: AsyncEngine, publisher: Publisher, settings: Setting
             if publisher.ready:
                 done = await relay_once(engine, publisher, settings)
                 more = done.claimed == settings.relay_batch_size
-                # Nothing acknowledged and timeouts: the producer may be wedged (aiokafka #1017).
+                # Nothing acknowledged and timeouts: the producer may be wedged (aiokafka #1017);
+                # sequence-state errors say so outright, so it is replaced at once.
                 stalled = stalled + 1 if done.timed_out and not done.published else 0
-                if stalled and stalled % 5 == 0:
+                if (done.wedged and not done.published) or (stalled and stalled % 5 == 0):
+                    log.warning("relay: replacing the Kafka producer", extra={
+                        "wedged": done.wedged, "timed_out_passes": stalled})
                     await publisher.restart()
             if loop.time() - last_expiry > EXPIRY_INTERVAL_S:
                 last_expiry = loop.time()

@@ -2,6 +2,7 @@
 never hold up the healthy rows behind them; the outbox gauges follow a failing backlog; the
 recorded failure reason is Kafka's; the relay republishes the owner scope."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -116,3 +117,60 @@ async def test_the_relay_publishes_the_owner_scope_it_was_accepted_with(
 
         [message] = await wait_until(relayed, 30, interval=0.2, what="relayed event")
     assert dict(message.headers)["ce_ownerscope"].decode() == expected  # type: ignore[attr-defined]
+
+
+class WedgedUntilReplaced:
+    """Stands in for the producer only: every send fails with the sequence error aiokafka's
+    idempotent producer can keep returning after a broker restart (#1017), until replaced."""
+
+    ready = True
+
+    def __init__(self) -> None:
+        self.restarts = 0
+        self.sent: list[KafkaRecord] = []
+
+    async def publish_many(self, records: list[KafkaRecord],
+                           timeout_s: float) -> list[str | None]:
+        if self.restarts == 0:
+            return ["OutOfOrderSequenceNumber: [Error 45] OutOfOrderSequenceNumber"] * len(records)
+        self.sent.extend(records)
+        return [None] * len(records)
+
+    async def restart(self) -> None:
+        self.restarts += 1
+
+
+async def test_a_wedged_producer_is_replaced_and_the_backlog_published(database_url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from transaction_api.relay import run_relay
+
+    event_id = uuid4()
+    conn = await connect(database_url)
+    try:
+        await insert(conn, healthy_record(event_id), event_id,
+                     datetime.now(UTC) - timedelta(minutes=2))
+    finally:
+        await conn.close()
+    publisher = WedgedUntilReplaced()
+    engine = create_async_engine(database_url)
+    settings = Settings(database_url=database_url, relay_interval_s=0.05)
+    relay = asyncio.create_task(run_relay(engine, publisher, settings))  # type: ignore[arg-type]
+
+    async def published() -> bool:
+        conn = await connect(database_url)
+        try:
+            return bool(await conn.fetchval(
+                "SELECT published_at IS NOT NULL FROM transaction_api.payment_requests "
+                "WHERE event_id = $1", event_id))
+        finally:
+            await conn.close()
+
+    try:
+        await wait_until(published, 30, what="the relay to publish after replacing the producer")
+    finally:
+        relay.cancel()
+        await asyncio.gather(relay, return_exceptions=True)
+        await engine.dispose()
+    assert publisher.restarts == 1  # at once, not after five timed-out passes
+    assert any(("ce_id", str(event_id).encode()) in r.headers for r in publisher.sent)
