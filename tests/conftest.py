@@ -3,9 +3,13 @@ applied), one fresh topic pair per test. Tests never share topics or consumer gr
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import os
+import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -17,6 +21,56 @@ from service_kit.migrate import upgrade
 from tests.support import ADMIN_DATABASE_URL, BOOTSTRAP, connection, unique
 from transaction_api.cli import MIGRATIONS as API_MIGRATIONS
 from transaction_api.config import SCHEMA as API_SCHEMA
+
+# Every async test has a bound: a hang becomes a failure that names the await it was stuck
+# in (and every other task's), and the run goes on. pytest-timeout (pyproject) is the backstop
+# for what this cannot interrupt: a fixture, or an event loop blocked by a synchronous call.
+TEST_TIMEOUT_S = float(os.environ.get("PAYSTREAM_TEST_TIMEOUT_S", "240"))
+
+
+async def _dump_state(test: str) -> None:
+    """What a hung test was waiting for: every other task's stack, and the database sessions
+    that are not idle (a lock wait shows here, with the session that holds it)."""
+    current = asyncio.current_task()
+    sys.stderr.write(f"\n--- {test}: over its time limit; the other tasks were at: ---\n")
+    for task in asyncio.all_tasks():
+        if task is not current:
+            task.print_stack(limit=8, file=sys.stderr)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(5), connection(ADMIN_DATABASE_URL) as conn:
+            rows = await conn.fetch(
+                "SELECT pid, datname, state, wait_event_type, wait_event,"
+                " pg_blocking_pids(pid) AS blocked_by, now() - state_change AS for,"
+                " left(query, 200) AS query FROM pg_stat_activity"
+                " WHERE state <> 'idle' AND pid <> pg_backend_pid()")
+            sys.stderr.write("--- database sessions not idle: ---\n")
+            for row in rows:
+                sys.stderr.write(f"{dict(row)}\n")
+
+
+def _bounded(test: Callable[..., Awaitable[None]], name: str,
+             limit: float) -> Callable[..., Awaitable[None]]:
+    @functools.wraps(test)
+    async def run(**kwargs: Any) -> None:
+        bound = asyncio.timeout(limit)
+        try:
+            async with bound:
+                await test(**kwargs)
+        except TimeoutError as exc:
+            if not bound.expired():
+                raise  # the test's own TimeoutError, not the bound's
+            await _dump_state(name)
+            raise AssertionError(f"{name} did not finish within {limit:g} s; the traceback "
+                                 "shows the await it was stuck in") from exc
+    return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            marker = item.get_closest_marker("time_limit")
+            limit = float(marker.args[0]) if marker else TEST_TIMEOUT_S
+            item.obj = _bounded(item.obj, item.nodeid, limit)
 
 
 def _with_database(url: str, name: str) -> str:

@@ -41,7 +41,9 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], timeout: float,
     """Poll `check` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        result = await check()
+        # One check may not outlive the wait (a client that never connects, a lock wait).
+        async with asyncio.timeout(max(deadline - time.monotonic(), 0) + 30):
+            result = await check()
         if result:
             return result
         if time.monotonic() > deadline:
@@ -51,12 +53,29 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], timeout: float,
 
 @asynccontextmanager
 async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run an app's lifespan in this event loop and talk to it over ASGI."""
-    async with app.router.lifespan_context(app):
+    """Run an app's lifespan in this event loop and talk to it over ASGI. Its start and its
+    stop are bounded: a hang there fails here, naming which of the two it was."""
+    lifespan = app.router.lifespan_context(app)
+    try:
+        async with asyncio.timeout(60):
+            await lifespan.__aenter__()
+    except TimeoutError as exc:
+        raise AssertionError(f"{app.title} did not start within 60 s") from exc
+    try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test",
                                      timeout=30) as client:
             yield client
+    except BaseException as exc:
+        async with asyncio.timeout(120):
+            if not await lifespan.__aexit__(type(exc), exc, exc.__traceback__):
+                raise
+    else:
+        try:
+            async with asyncio.timeout(120):
+                await lifespan.__aexit__(None, None, None)
+        except TimeoutError as exc:
+            raise AssertionError(f"{app.title} did not stop within 120 s") from exc
 
 
 @asynccontextmanager
@@ -128,7 +147,7 @@ async def read_topic(topic: str, expected: int, timeout: float = 20) -> list[Any
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
     """A plain asyncpg connection to a SQLAlchemy-style URL, closed afterwards."""
-    conn = await asyncpg.connect(url.replace("+asyncpg", "", 1), timeout=10)
+    conn = await asyncpg.connect(url.replace("+asyncpg", "", 1), timeout=10, command_timeout=60)
     try:
         yield conn
     finally:

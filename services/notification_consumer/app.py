@@ -22,6 +22,7 @@ from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
+from service_kit.lifecycle import stop_in_order
 from service_kit.ops_routes import database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
 from service_kit.telemetry import instrument_app
@@ -60,12 +61,9 @@ def create_app(settings: Settings, *,
         try:
             yield
         finally:
-            await console.stop()
-            await webhooks.stop()
-            await reconciler.stop()
-            await monitor.stop()
-            await consumer.stop()
-            await engine.dispose()
+            await stop_in_order([("console", console.stop), ("webhooks", webhooks.stop),
+                                 ("reconciler", reconciler.stop), ("monitor", monitor.stop),
+                                 ("consumer", consumer.stop), ("database", engine.dispose)])
             log.info("notification consumer stopped")
 
     async def consuming() -> tuple[bool, str]:

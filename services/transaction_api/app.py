@@ -4,7 +4,7 @@ builds the HTTP surface, the same for the real app and the unit tests' fakes. No
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from service_kit.auth import ApiKeys
 from service_kit.db import StatementPool, make_engine
 from service_kit.http_metrics import HttpMetricsMiddleware
+from service_kit.lifecycle import stop_in_order
 from service_kit.ops_routes import Check, database_check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
 from service_kit.telemetry import instrument_app
@@ -54,7 +55,12 @@ def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings)
+    # A connection leaked mid-transaction must not hold its row locks for the life of the
+    # process (the relay's SKIP LOCKED would pass those rows by for ever): the server ends a
+    # transaction idle for longer than the relay's longest publish wait, plus a margin.
+    idle_ms = int((2 * settings.publish_timeout_s + 15) * 1000)
+    engine = make_engine(settings, server_settings={
+        "idle_in_transaction_session_timeout": str(idle_ms)})
     publisher = Publisher(settings)
     marker = PublishedMarker(engine)
     statements = StatementPool(settings, lock_timeout_s=settings.idempotency_lock_timeout_s)
@@ -82,14 +88,11 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             relay.cancel()
-            with suppress(asyncio.CancelledError):
-                await relay
-            if committer is not None:
-                await committer.stop()
-            await marker.stop()
-            await publisher.stop()
-            await statements.close()
-            await engine.dispose()
+            await stop_in_order([
+                ("relay", lambda: asyncio.gather(relay, return_exceptions=True)),
+                *([("group commit", committer.stop)] if committer is not None else []),
+                ("marker", marker.stop), ("publisher", publisher.stop),
+                ("statements", statements.close), ("database", engine.dispose)])
             log.info("transaction api stopped")
 
     async def kafka() -> tuple[bool, str]:
