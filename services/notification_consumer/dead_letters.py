@@ -9,7 +9,7 @@ truncated value (and drops the original headers or key if those alone are too la
 
 from notification_consumer.processing import DeadLetter
 from notification_consumer.store import kafka_time
-from notification_consumer.text import display_bytes
+from notification_consumer.text import display_bytes, header_key_bytes, wire_header_key
 from payment_events.codec import KafkaRecord
 
 DLQ_HEADER_PREFIX = "dlq_"
@@ -37,7 +37,8 @@ def dead_letter_record(letter: DeadLetter, group_id: str, letter_id: int | None 
     if letter_id is not None:
         about["dead_letter_id"] = str(letter_id)
     key, value = r.key, r.value or b""
-    headers = [(k, v or b"") for k, v in r.headers if not k.startswith(DLQ_HEADER_PREFIX)]
+    headers = [(wire_header_key(k), v or b"") for k, v in r.headers
+               if not k.startswith(DLQ_HEADER_PREFIX)]
     room = max_bytes - RECORD_OVERHEAD - PROVENANCE_BUDGET
     cut: list[str] = []
     if _headers_size(headers) > room // 2:
@@ -64,7 +65,7 @@ def minimal_record(letter: DeadLetter, group_id: str, letter_id: int | None) -> 
 
 
 def _headers_size(headers: list[tuple[str, bytes]]) -> int:
-    return sum(len(k.encode("utf-8", "surrogatepass")) + len(v) + HEADER_OVERHEAD
+    return sum(len(header_key_bytes(k)) + len(v) + HEADER_OVERHEAD
                for k, v in headers)
 
 

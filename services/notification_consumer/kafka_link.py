@@ -8,6 +8,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import IllegalStateError, KafkaError, MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 
+from notification_consumer import lenient_records
 from notification_consumer.config import Settings
 from notification_consumer.failures import RecordRejected
 from notification_consumer.ports import Batch, Fence, RebalanceCallbacks
@@ -21,6 +22,7 @@ PROBE_TIMEOUT_S = 5.0
 
 class AioKafkaLink:
     def __init__(self, settings: Settings) -> None:
+        lenient_records.install()  # a header key that is not UTF-8 must not stop a partition
         self.settings = settings
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None

@@ -7,11 +7,13 @@ the plan in one transaction.
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Protocol
 from uuid import UUID
 
+from notification_consumer.text import header_key_bytes, header_key_is_text
 from payment_events.codec import decode, header, owner_scope
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
@@ -90,6 +92,7 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
     for record in records:
         plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
         try:
+            text_headers(record.headers)
             event = decode(record.value, record.headers)
             scope = owner_scope(record.headers)
             storable(event)
@@ -113,6 +116,15 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
             EventRow(event, record, digest, trace.trace_id if trace else None, scope)
         )
     return plan
+
+
+def text_headers(headers: Sequence[tuple[str, bytes | None]]) -> None:
+    """Raise PoisonMessage for a header key that is not UTF-8 (Kafka says a key is a string;
+    the broker does not check): such a record cannot be copied or replayed as it is."""
+    for key, _ in headers:
+        if not header_key_is_text(key):
+            shown = header_key_bytes(key)[:64].hex(" ", 1)
+            raise PoisonMessage("invalid_header", f"a header key is not UTF-8: {shown}")
 
 
 def storable(event: PaymentAccepted) -> None:

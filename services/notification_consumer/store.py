@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notification_consumer.processing import DeadLetter, EventRow, TopicPartition
-from notification_consumer.text import safe_text
+from notification_consumer.text import header_key_bytes, safe_text
 
 S = "notification_consumer"
 
@@ -135,7 +135,7 @@ async def insert_dead_letters(
             "group_id": group_id, "topic": r.topic, "partition": r.partition,
             "offset": r.offset, "ts": kafka_time(r.timestamp),
             "key": r.key, "value": r.value,
-            "header_keys": [k.encode("utf-8", "surrogatepass") for k, _ in r.headers],
+            "header_keys": [header_key_bytes(k) for k, _ in r.headers],
             "header_values": [v if v is not None else b"" for _, v in r.headers],
             "reason": letter.reason, "error_class": safe_text(letter.error_class, 200),
             "error_message": safe_text(letter.error_message, 2000),

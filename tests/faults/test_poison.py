@@ -14,7 +14,16 @@ from aiokafka import AIOKafkaProducer
 
 from service_kit.kafka import stop_client
 from tests.faults.harness import make_events
-from tests.support import BOOTSTRAP, connection, consumer_app, end_offsets, in_process, unique
+from tests.forged_records import forged_batch, send_forged
+from tests.support import (
+    BOOTSTRAP,
+    connection,
+    consumer_app,
+    end_offsets,
+    in_process,
+    unique,
+    wait_until,
+)
 
 pytestmark = pytest.mark.faults
 MIB = 1024 * 1024
@@ -173,3 +182,50 @@ async def test_the_rest_view_decodes_byte_headers_for_display(
         [letter] = [d for d in (await client.get("/dead-letters")).json()["items"]
                     if d["topic"] == main]
     assert letter["headers"] == [["k\\0ey", "/w=="]]
+
+
+@pytest.mark.parametrize("gzip", [False, True])
+async def test_a_header_key_that_is_not_utf8_is_dead_lettered_between_valid_records(
+    database_url: str, topics: tuple[str, str], gzip: bool
+) -> None:
+    """No client can send such a key, but the broker stores one; aiokafka alone raises on it
+    inside getmany, for ever. Here it sits mid-batch: the records around it are processed,
+    it is dead-lettered with its exact bytes, and the partition moves on."""
+    main, dlq = topics
+    bad_key = b"x-\xff\xfe\x00key"
+    (before_id, before, _, before_headers), (bad_id, bad, _, bad_headers), \
+        (after_id, after, _, after_headers) = make_events(3)
+    raw = [(k.encode(), v) for k, v in bad_headers] + [(bad_key, b"\xff")]
+    batch = forged_batch([
+        (b"acct_same", before, [(k.encode(), v) for k, v in before_headers]),
+        (b"acct_same", bad, raw),
+        (b"acct_same", after, [(k.encode(), v) for k, v in after_headers])], gzip=gzip)
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
+    await producer.start()
+    try:
+        await send_forged(producer, main, PARTITION, batch)
+    finally:
+        await stop_client(producer)
+    group = unique("group")
+    async with in_process(consumer_app(database_url, main, dlq, group)), \
+            connection(database_url) as conn:
+        async def settled() -> bool:
+            stored = await conn.fetchval(
+                "SELECT next_offset FROM notification_consumer.consumer_offsets "
+                "WHERE group_id = $1 AND topic = $2 AND partition = $3",
+                group, main, PARTITION)
+            return bool(stored == 3)
+        await wait_until(settled, 60, what="the partition's stored offset at 3")
+        processed = {r["event_id"] for r in await conn.fetch(
+            "SELECT event_id FROM notification_consumer.processed_events WHERE topic = $1",
+            main)}
+        letters = await conn.fetch(
+            "SELECT \"offset\", reason, header_keys, header_values, value, event_id "
+            "FROM notification_consumer.dead_letters WHERE topic = $1", main)
+    assert processed == {before_id, after_id}
+    [letter] = letters
+    assert letter["offset"] == 1 and letter["reason"] == "invalid_header"
+    assert [bytes(k) for k in letter["header_keys"]] == [k for k, _ in raw]
+    assert [bytes(v) for v in letter["header_values"]] == [v for _, v in raw]
+    assert letter["value"] == bad and bad_id not in processed
+    assert sum((await end_offsets(dlq)).values()) == 1  # one copy on the topic
