@@ -15,7 +15,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.util import calc_crc32c
 
 HEADER_SIZE = 61  # a v2 batch's fixed header
-LENGTH_AT, CRC_AT, ATTRIBUTES_AT = 8, 17, 21
+LENGTH_AT, CRC_AT, ATTRIBUTES_AT, RECORDS_COUNT_AT = 8, 17, 21, 57
 GZIP = 1
 
 Record = tuple[bytes | None, bytes, list[tuple[bytes, bytes]]]  # key, value, raw headers
@@ -55,6 +55,8 @@ async def send_forged(producer: AIOKafkaProducer, topic: str, partition: int,
     """Send a forged batch as it is (a producer without idempotence: no sequence to set)."""
     builder = producer.create_batch()
     builder._buffer = batch  # what _build() sends; built once, never appended to
+    # The accumulator drops a batch it counts as empty: give it the records' count.
+    (builder._relative_offset,) = struct.unpack_from(">i", batch, RECORDS_COUNT_AT)
     builder.close()
     future = await producer.send_batch(builder, topic, partition=partition)
     return await future
