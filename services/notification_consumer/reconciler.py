@@ -15,7 +15,7 @@ from notification_consumer.config import Settings
 from notification_consumer.lag import LagWindow
 from notification_consumer.reconcile import Report, reconcile
 from notification_consumer.reconcile_sources import ApiBuckets, ApiUnavailable
-from service_kit.auth import ApiKeys
+from service_kit.auth import ApiKeys, required_scope
 from service_kit.db import is_transient
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_window
@@ -96,9 +96,7 @@ async def reconcile_window(request: Request, since: Instant = None, until: Insta
                            authorization: Annotated[str | None, Header()] = None
                            ) -> dict[str, Any]:
     keys: ApiKeys = request.app.state.context.api_keys
-    if keys.enabled and keys.scope_for(authorization) is None:  # the report names event ids
-        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+    required_scope(keys, authorization)  # the report names event ids: any valid key may ask
     start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
     reconciler: Reconciler = request.app.state.reconciler
     try:
