@@ -21,11 +21,9 @@ from notification_consumer.routes import router
 from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
-from service_kit.http_metrics import HttpMetricsMiddleware
+from service_kit.http_app import service_app
 from service_kit.lifecycle import stop_in_order
-from service_kit.ops_routes import database_check, ops_router
-from service_kit.problems import document_problems, install_problem_handlers
-from service_kit.telemetry import instrument_app
+from service_kit.ops_routes import database_check
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
@@ -76,24 +74,11 @@ def create_app(settings: Settings, *,
             return False, "no fetch for over a minute"
         return True, f"assigned partitions {list(health.assigned)}"
 
-    app = FastAPI(
-        title="Notification consumer",
-        version="1.0.0",
-        description="Processes payment events exactly once in effect and serves them over REST.",
-        lifespan=lifespan,
-    )
-    app.state.context = context
-    app.state.reconciler = reconciler
-    install_problem_handlers(app)
-    install_error_handlers(app)
-    document_problems(app)
-    app.include_router(router)
-    app.include_router(asyncapi_router)
-    app.include_router(reconcile_router)
-    webhooks.install(app)
-    install(app, console)
-    app.include_router(ops_router({"database": database_check(engine), "consumer": consuming},
-                                  {"database", "consumer"}))
-    app.add_middleware(HttpMetricsMiddleware)
-    instrument_app(app, "notification-consumer")
-    return app
+    return service_app(
+        "notification-consumer", "Notification consumer",
+        "Processes payment events exactly once in effect and serves them over REST.",
+        routers=[router, asyncapi_router, reconcile_router],
+        checks={"database": database_check(engine), "consumer": consuming},
+        required={"database", "consumer"}, lifespan=lifespan,
+        state={"context": context, "reconciler": reconciler},
+        extras=[install_error_handlers, webhooks.install, lambda app: install(app, console)])

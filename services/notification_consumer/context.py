@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.config import Settings
 from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
+from service_kit.app_state import app_state
 from service_kit.auth import ApiKeys
 
 
@@ -20,6 +20,4 @@ class ConsumerContext:
     api_keys: ApiKeys
 
 
-async def get_context(request: Request) -> ConsumerContext:
-    context: ConsumerContext = request.app.state.context
-    return context
+get_context = app_state("context", ConsumerContext)

@@ -1,5 +1,5 @@
 """`Annotated` dependencies the routers share: the context, the caller (key and scope),
-and the query parameters every list takes."""
+and the query parameters every list takes (with the caller's scope: AccountPage)."""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -48,3 +48,22 @@ Cursor = Annotated[str | None, Query(max_length=100)]
 # The same rule as the API's ids: it also keeps NUL bytes, which PostgreSQL text cannot hold,
 # away from the queries.
 AccountId = Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN, max_length=64)]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """A list request: whose rows (one account's, or all), which page, and the caller's
+    scope."""
+
+    account_id: str | None
+    limit: int
+    cursor: str | None
+    scope: str | None
+
+
+async def get_account_page(caller: CallerDep, account_id: AccountId = None, limit: Limit = 50,
+                           cursor: Cursor = None) -> AccountPage:
+    return AccountPage(account_id, limit, cursor, caller.scope)
+
+
+AccountPageDep = Annotated[AccountPage, Depends(get_account_page)]

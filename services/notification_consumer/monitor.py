@@ -1,7 +1,6 @@
 """Samples log-end and stored offsets for every partition: feeds the lag window, the
 per-partition gauges (owned partitions only) and /stats. `snapshot()` is a pure read."""
 
-import asyncio
 import logging
 import time
 from typing import Any
@@ -12,6 +11,7 @@ from notification_consumer import metrics, store
 from notification_consumer.config import Settings
 from notification_consumer.lag import LagWindow, group_status
 from notification_consumer.loop import NotificationConsumer
+from service_kit.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +22,15 @@ class LagMonitor:
         self.engine = engine
         self.consumer = consumer
         self.window = LagWindow(settings.lag_window_samples)
-        self._task: asyncio.Task[None] | None = None
         self._labelled: set[int] = set()
+        self._sampling = Periodic("lag-monitor", settings.lag_sample_interval_s, self.sample,
+                                  _sample_failed)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="lag-monitor")
+        self._sampling.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.lag_sample_interval_s)
-            try:
-                await self.sample()
-            except Exception as exc:  # noqa: BLE001 - a missed sample is only a gap
-                log.debug("lag sample failed", extra={"error": repr(exc)})
+        await self._sampling.stop()
 
     async def sample(self) -> None:
         """Record one observation and set the gauges: the only writer of monitoring state."""
@@ -98,3 +89,7 @@ class LagMonitor:
             status=group_status([p["status"] for p in partitions]),
         )
         return result
+
+
+def _sample_failed(exc: Exception) -> None:
+    log.debug("lag sample failed", extra={"error": repr(exc)})  # only a gap in the window

@@ -7,6 +7,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -60,9 +61,20 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-def _page(rows: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
+async def _newest_first(engine: AsyncEngine, select: str, position: str, where: list[str],
+                        params: dict[str, Any], limit: int, cursor: str | None
+                        ) -> dict[str, Any]:
+    """One page of `select` (its FROM included), newest first by the bigint `position`
+    column; the cursor is the last row's position."""
+    conditions = [f"(CAST(:before AS bigint) IS NULL OR {position} < :before)", *where]
+    sql = (f"{select} WHERE {' AND '.join(conditions)} ORDER BY {position} DESC "
+           "LIMIT :limit")
+    values = {**params, "before": decode_cursor(cursor), "limit": limit + 1}
+    async with reading(engine) as conn:
+        rows = [dict(r._mapping) for r in (await conn.execute(text(sql), values)).all()]
     more = len(rows) > limit
     rows = rows[:limit]
+    key = position.rpartition(".")[2]
     return {"items": rows, "next_cursor": encode_cursor(rows[-1][key]) if more else None}
 
 
@@ -77,42 +89,38 @@ async def get_event(
     return dict(row._mapping) if row is not None else None
 
 
-async def list_events(
-    engine: AsyncEngine, account_id: str | None, limit: int, cursor: str | None,
-    scope: str | None,
-) -> dict[str, Any]:
-    before = decode_cursor(cursor)
-    where = ["(CAST(:before AS bigint) IS NULL OR seq < :before)"]
-    if account_id is not None:
-        where.append("(payer_id = :account OR payee_id = :account)")
-    if scope is not None:
-        where.append("owner_scope = :scope")
-    sql = (f"SELECT {EVENT_COLUMNS} FROM {S}.processed_events WHERE {' AND '.join(where)} "
-           "ORDER BY seq DESC LIMIT :limit")
-    async with reading(engine) as conn:
-        rows = (await conn.execute(text(sql), {"before": before, "account": account_id,
-                                               "scope": scope, "limit": limit + 1})).all()
-    return _page([dict(r._mapping) for r in rows], limit, "seq")
+@dataclass(frozen=True)
+class AccountListing:
+    """A list newest first, of one account's rows or all, limited to what a key created."""
+
+    select: str  # the SELECT with its FROM
+    position: str  # the bigint column the list is ordered and paged by
+    of_account: str  # the condition on :account
+    in_scope: str  # the condition on :scope (the key that accepted the payment)
+
+    async def page(self, engine: AsyncEngine, account_id: str | None, limit: int,
+                   cursor: str | None, scope: str | None) -> dict[str, Any]:
+        where = [clause for clause, value in ((self.of_account, account_id),
+                                              (self.in_scope, scope)) if value is not None]
+        return await _newest_first(engine, self.select, self.position, where,
+                                   {"account": account_id, "scope": scope}, limit, cursor)
 
 
-async def list_notifications(
-    engine: AsyncEngine, account_id: str | None, limit: int, cursor: str | None,
-    scope: str | None,
-) -> dict[str, Any]:
-    before = decode_cursor(cursor)
-    where = ["(CAST(:before AS bigint) IS NULL OR n.id < :before)"]
-    if account_id is not None:
-        where.append("n.account_id = :account")
-    if scope is not None:
-        where.append(f"EXISTS (SELECT 1 FROM {S}.processed_events e "
-                     "WHERE e.event_id = n.event_id AND e.owner_scope = :scope)")
-    sql = (f"SELECT n.id, n.event_id, n.account_id, n.kind, n.amount, n.currency, "
-           f"n.counterparty_id, n.created_at FROM {S}.notifications n "
-           f"WHERE {' AND '.join(where)} ORDER BY n.id DESC LIMIT :limit")
-    async with reading(engine) as conn:
-        rows = (await conn.execute(text(sql), {"before": before, "account": account_id,
-                                               "scope": scope, "limit": limit + 1})).all()
-    return _page([dict(r._mapping) for r in rows], limit, "id")
+list_events = AccountListing(
+    select=f"SELECT {EVENT_COLUMNS} FROM {S}.processed_events",
+    position="seq",
+    of_account="(payer_id = :account OR payee_id = :account)",
+    in_scope="owner_scope = :scope",
+).page
+list_notifications = AccountListing(
+    select="SELECT n.id, n.event_id, n.account_id, n.kind, n.amount, n.currency, "
+           f"n.counterparty_id, n.created_at FROM {S}.notifications n",
+    position="n.id",
+    of_account="n.account_id = :account",
+    # A notification is the key's when the event it derives from is.
+    in_scope=f"EXISTS (SELECT 1 FROM {S}.processed_events e "
+             "WHERE e.event_id = n.event_id AND e.owner_scope = :scope)",
+).page
 
 
 DEAD_LETTER_COLUMNS = """id, group_id, topic, partition, "offset", kafka_timestamp, key, value,
@@ -121,9 +129,5 @@ DEAD_LETTER_COLUMNS = """id, group_id, topic, partition, "offset", kafka_timesta
 
 
 async def list_dead_letters(engine: AsyncEngine, limit: int, cursor: str | None) -> dict[str, Any]:
-    before = decode_cursor(cursor)
-    sql = (f"SELECT {DEAD_LETTER_COLUMNS} FROM {S}.dead_letters "
-           "WHERE CAST(:before AS bigint) IS NULL OR id < :before ORDER BY id DESC LIMIT :limit")
-    async with reading(engine) as conn:
-        rows = (await conn.execute(text(sql), {"before": before, "limit": limit + 1})).all()
-    return _page([dict(r._mapping) for r in rows], limit, "id")
+    return await _newest_first(engine, f"SELECT {DEAD_LETTER_COLUMNS} FROM {S}.dead_letters",
+                               "id", [], {}, limit, cursor)

@@ -15,8 +15,9 @@ from notification_consumer.config import Settings
 from notification_consumer.lag import LagWindow
 from notification_consumer.reconcile import Report, reconcile
 from notification_consumer.reconcile_sources import ApiBuckets, ApiUnavailable
-from service_kit.auth import ApiKeys
+from service_kit.auth import ApiKeys, required_scope
 from service_kit.db import is_transient
+from service_kit.periodic import Periodic
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_window
 
@@ -44,7 +45,8 @@ class Reconciler:
             (k.strip() for k in settings.api_keys.get_secret_value().split(",") if k.strip()),
             None) or None
         self.api = ApiBuckets(settings.api_url, self.api_key)
-        self._task: asyncio.Task[None] | None = None
+        self._background = Periodic("reconciler", settings.reconcile_interval_s,
+                                    self._reconcile_recent, _reconcile_failed)
 
     def settle(self) -> timedelta:
         lag_s = max((self.lag.lag_seconds(p) for p in list(self.lag.samples)), default=0.0)
@@ -59,32 +61,29 @@ class Reconciler:
         return report
 
     def start(self) -> None:
-        if self.settings.reconcile_interval_s > 0:
-            self._task = asyncio.create_task(self._periodic(), name="reconciler")
+        if self.settings.reconcile_interval_s > 0:  # 0: on request only
+            self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._background.stop()
         await self.api.close()
 
-    async def _periodic(self) -> None:
-        window = timedelta(seconds=self.settings.reconcile_window_s)
-        while True:
-            await asyncio.sleep(self.settings.reconcile_interval_s)
-            until = datetime.now(UTC)
-            try:
-                report = await self.run(until - window, until)
-            except Exception as exc:  # noqa: BLE001 - the next run tries again
-                FAILURES.inc()
-                log.warning("reconciliation failed", extra={"error": repr(exc)[:300]})
-                continue
-            MISSING.set(report.missing)
-            DUPLICATES.set(report.duplicates)
-            MISMATCHED.set(report.mismatched)
-            LAST_SUCCESS.set(time.time())
-            if not report.balanced:
-                log.error("books do not balance", extra=report.as_dict())
+    async def _reconcile_recent(self) -> None:
+        """The background run over the recent window: the only writer of the gauges."""
+        until = datetime.now(UTC)
+        report = await self.run(until - timedelta(seconds=self.settings.reconcile_window_s),
+                                until)
+        MISSING.set(report.missing)
+        DUPLICATES.set(report.duplicates)
+        MISMATCHED.set(report.mismatched)
+        LAST_SUCCESS.set(time.time())
+        if not report.balanced:
+            log.error("books do not balance", extra=report.as_dict())
+
+
+def _reconcile_failed(exc: Exception) -> None:
+    FAILURES.inc()
+    log.warning("reconciliation failed", extra={"error": repr(exc)[:300]})
 
 
 router = APIRouter(tags=["operations"])
@@ -96,9 +95,7 @@ async def reconcile_window(request: Request, since: Instant = None, until: Insta
                            authorization: Annotated[str | None, Header()] = None
                            ) -> dict[str, Any]:
     keys: ApiKeys = request.app.state.context.api_keys
-    if keys.enabled and keys.scope_for(authorization) is None:  # the report names event ids
-        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+    required_scope(keys, authorization)  # the report names event ids: any valid key may ask
     start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
     reconciler: Reconciler = request.app.state.reconciler
     try:

@@ -1,15 +1,17 @@
 """Response models of the consumer's REST API."""
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field, field_serializer
 
 from notification_consumer.text import display_bytes
 from payment_events.money import canonical_amount
+from payment_events.views import PaymentView
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 
 T = TypeVar("T")
@@ -19,14 +21,22 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(description="pass as `cursor` for the next page")
 
+    @classmethod
+    def of(cls, rows: dict[str, Any], item: Callable[[dict[str, Any]], T]) -> Self:
+        """A page from queries' {"items": rows, "next_cursor": ...}, each row made an item."""
+        return cls(items=[item(r) for r in rows["items"]], next_cursor=rows["next_cursor"])
 
-class ProcessedEvent(BaseModel):
-    event_id: UUID
-    payer_id: str
-    payee_id: str
-    amount: str
-    currency: str
-    description: str | None
+
+class FromAmountRow(BaseModel):
+    """A model read from a database row whose `amount` is numeric: shown as the canonical
+    text for the row's currency."""
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Self:
+        return cls(**{**row, "amount": _amount(row["amount"], row["currency"])})
+
+
+class ProcessedEvent(PaymentView, FromAmountRow):
     occurred_at: datetime
     processed_at: datetime
     topic: str
@@ -34,12 +44,8 @@ class ProcessedEvent(BaseModel):
     offset: int
     trace_id: str | None
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "ProcessedEvent":
-        return cls(**{**row, "amount": _amount(row["amount"], row["currency"])})
 
-
-class Notification(BaseModel):
+class Notification(FromAmountRow):
     id: int
     event_id: UUID
     account_id: str
@@ -48,10 +54,6 @@ class Notification(BaseModel):
     currency: str
     counterparty_id: str
     created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Notification":
-        return cls(**{**row, "amount": _amount(row["amount"], row["currency"])})
 
 
 class DeadLetterView(BaseModel):

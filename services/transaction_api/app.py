@@ -3,19 +3,17 @@ builds the HTTP surface, the same for the real app and the unit tests' fakes. No
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
 from service_kit.auth import ApiKeys
 from service_kit.db import StatementPool, make_engine
-from service_kit.http_metrics import HttpMetricsMiddleware
+from service_kit.http_app import Lifespan, service_app
 from service_kit.lifecycle import stop_in_order
-from service_kit.ops_routes import Check, database_check, ops_router
-from service_kit.problems import document_problems, install_problem_handlers
-from service_kit.telemetry import instrument_app
+from service_kit.ops_routes import Check, database_check
 from transaction_api import routes
 from transaction_api.accept import Payments
 from transaction_api.buckets import router as buckets_router
@@ -29,7 +27,6 @@ from transaction_api.relay import run_relay
 from transaction_api.requests import PostgresRequestStore
 
 log = logging.getLogger(__name__)
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 # One router per resource; a new resource adds its router here.
 RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_router]
@@ -37,21 +34,11 @@ RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_rout
 
 def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
              lifespan: Lifespan | None = None) -> FastAPI:
-    app = FastAPI(
-        title="Transaction API",
-        version="1.0.0",
-        description="Accepts payments durably and publishes one event per payment to Kafka.",
-        lifespan=lifespan,
-    )
-    app.state.context = context
-    install_problem_handlers(app)
-    document_problems(app)
-    for router in RESOURCE_ROUTERS:
-        app.include_router(router)
-    app.include_router(ops_router(checks, required))
-    app.add_middleware(HttpMetricsMiddleware)
-    instrument_app(app, "transaction-api")
-    return app
+    return service_app(
+        "transaction-api", "Transaction API",
+        "Accepts payments durably and publishes one event per payment to Kafka.",
+        routers=RESOURCE_ROUTERS, checks=checks, required=required, lifespan=lifespan,
+        state={"context": context})
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -1,15 +1,15 @@
 """What a request handler needs, built once by the composition root, as `Annotated`
-dependencies the routers share. All `async def`: FastAPI runs a plain `def` dependency in a
-thread pool, a thread hop per request."""
+dependencies the routers share (all `async def`, see service_kit.app_state)."""
 
 import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service_kit.auth import ApiKeys
+from service_kit.app_state import app_state
+from service_kit.auth import ApiKeys, required_scope
 from service_kit.problems import Problem
 from transaction_api.accept import ANONYMOUS, Caller, Payments
 
@@ -21,31 +21,14 @@ class ApiContext:
     max_body_bytes: int
 
 
-async def get_context(request: Request) -> ApiContext:
-    context: ApiContext = request.app.state.context
-    return context
-
-
-Context = Annotated[ApiContext, Depends(get_context)]
-
-
-async def get_engine(request: Request) -> AsyncEngine:
-    """The SQLAlchemy engine, for the read-only resources (reconciliation, lineage)."""
-    engine: AsyncEngine = request.app.state.engine
-    return engine
-
-
-Engine = Annotated[AsyncEngine, Depends(get_engine)]
+Context = Annotated[ApiContext, Depends(app_state("context", ApiContext))]
+# The SQLAlchemy engine, for the read-only resources (reconciliation, lineage).
+Engine = Annotated[AsyncEngine, Depends(app_state("engine", AsyncEngine))]
 
 
 async def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    if not ctx.api_keys.enabled:
-        return ANONYMOUS
-    scope = ctx.api_keys.scope_for(authorization)
-    if scope is None:
-        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
-    return Caller(scope, owner_scope=scope)
+    scope = required_scope(ctx.api_keys, authorization)
+    return ANONYMOUS if scope is None else Caller(scope, owner_scope=scope)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

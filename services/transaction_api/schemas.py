@@ -14,6 +14,7 @@ from payment_events.events import (
     Description,
 )
 from payment_events.money import InvalidMoney, canonical_amount, parse_amount
+from payment_events.views import PaymentView
 
 PublishStatus = Literal["accepted", "published"]
 # PostgreSQL text cannot hold NUL, and control characters have no place in a description.
@@ -88,13 +89,7 @@ class PaymentAcceptedResponse(BaseModel):
     created_at: datetime
 
 
-class PaymentRecord(BaseModel):
-    event_id: UUID
-    payer_id: str
-    payee_id: str
-    amount: str
-    currency: str
-    description: str | None
+class PaymentRecord(PaymentView):
     status: PublishStatus
     created_at: datetime
     published_at: datetime | None

@@ -41,6 +41,15 @@ ID_HASH_COLUMN = "reconcile_id_hash"
 PAYLOAD_HASH_COLUMN = "reconcile_payload_hash"
 
 
+def stored_hashes(occurred_at: str) -> dict[str, str]:
+    """The two generated columns, name -> expression, over a table that keeps the canonical
+    fields under their event names; only the column holding the event time differs."""
+    payload = payload_text_sql("event_id", "payer_id", "payee_id", "amount", "currency",
+                               "description", occurred_at)
+    return {ID_HASH_COLUMN: id_hash_sql("event_id"),
+            PAYLOAD_HASH_COLUMN: payload_hash_sql(payload)}
+
+
 def fold(total: int | str | None) -> str:
     """A bucket's digest as 16 hex digits: the SQL sum (exact numeric) modulo 2^64."""
     return f"{int(total or 0) % MODULUS:016x}"

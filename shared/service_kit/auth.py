@@ -5,6 +5,8 @@ import hmac
 
 from pydantic import SecretStr
 
+from service_kit.problems import Problem
+
 
 class ApiKeys:
     """The configured keys, kept only as SHA-256 digests; a key's scope is its digest prefix."""
@@ -26,6 +28,18 @@ class ApiKeys:
     def is_admin(self, authorization: str | None) -> bool:
         """True when the header carries one of the admin keys (`ADMIN_API_KEYS`)."""
         return _match(authorization, self._admin) is not None
+
+
+def required_scope(keys: ApiKeys, authorization: str | None) -> str | None:
+    """The caller's scope; None when no keys are configured (auth is off). With keys on, a
+    request without a valid one is refused: 401 with a Bearer challenge."""
+    if not keys.enabled:
+        return None
+    scope = keys.scope_for(authorization)
+    if scope is None:
+        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
+                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+    return scope
 
 
 def _digests(raw: SecretStr) -> list[bytes]:

@@ -14,6 +14,7 @@ class CommonSettings(KafkaSettings):
 
     api_keys: SecretStr = SecretStr("")
     host: str = "127.0.0.1"
+    port: int = 8000  # each service's Settings sets its own
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -71,7 +71,9 @@ def test_explicit_replication_settings_win_and_impossible_ones_are_refused() -> 
 
 
 def test_local_cluster_script_writes_the_same_promises() -> None:
-    script = (ROOT / "deploy" / "local" / "cluster.sh").read_text()
+    # cluster.sh writes its nodes' settings; what every local node shares is in kafka-node.sh.
+    script = "".join((ROOT / "deploy" / "local" / name).read_text()
+                     for name in ("cluster.sh", "kafka-node.sh"))
     for line in ("default.replication.factor=3", "min.insync.replicas=2",
                  "offsets.topic.replication.factor=3", "unclean.leader.election.enable=false",
                  "process.roles=broker,controller"):

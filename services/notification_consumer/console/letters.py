@@ -31,21 +31,19 @@ class LetterFilter:
                 "account": self.account, "topic": self.topic}
 
 
+# A filter field, when set, becomes this clause with the field's value as :<field>.
+_CLAUSES = {
+    "reason": "d.reason = :reason",
+    "since": "d.created_at >= :since",
+    "until": "d.created_at < :until",
+    "topic": "d.topic = :topic",
+}
+
+
 def _where(f: LetterFilter) -> tuple[str, dict[str, Any]]:
-    clauses: list[str] = ["TRUE"]
-    params: dict[str, Any] = {}
-    if f.reason:
-        clauses.append("d.reason = :reason")
-        params["reason"] = f.reason
-    if f.since:
-        clauses.append("d.created_at >= :since")
-        params["since"] = f.since
-    if f.until:
-        clauses.append("d.created_at < :until")
-        params["until"] = f.until
-    if f.topic:
-        clauses.append("d.topic = :topic")
-        params["topic"] = f.topic
+    params: dict[str, Any] = {field: getattr(f, field) for field in _CLAUSES
+                              if getattr(f, field)}
+    clauses = ["TRUE", *(_CLAUSES[field] for field in params)]
     if f.account:
         # Events are keyed by payer id; the payee is found in the original JSON bytes.
         clauses.append("(d.key = :account_key OR position(:payee_needle IN d.value) > 0)")

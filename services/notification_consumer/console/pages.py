@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from notification_consumer.console import consumer_state, overview
 from notification_consumer.console.api_client import ApiUnavailable
 from notification_consumer.console.lineage import compose
-from notification_consumer.console.runtime import TEMPLATES, Console, get_console
+from notification_consumer.console.runtime import TEMPLATES, Console, ConsoleDep
 from notification_consumer.console.sessions import COOKIE
 from notification_consumer.console.web import (
     SECURITY_HEADERS,
@@ -29,7 +29,6 @@ from notification_consumer.queries import list_events
 from payment_events.events import ACCOUNT_ID_PATTERN
 
 router = APIRouter(prefix="/console", include_in_schema=False)
-ConsoleDep = Annotated[Console, Depends(get_console)]
 MAX_STREAMS = 20
 STREAM_MAX_S = 3600.0
 _streams = asyncio.Semaphore(MAX_STREAMS)

@@ -3,12 +3,12 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from notification_consumer.console import bulk, letters
-from notification_consumer.console.runtime import Console, get_console
+from notification_consumer.console.runtime import ConsoleDep
 from notification_consumer.console.web import (
     current,
     form_allowed,
@@ -20,7 +20,6 @@ from notification_consumer.console.web import (
 from notification_consumer.letter_headers import display, stored_headers
 
 router = APIRouter(prefix="/console/dead-letters", include_in_schema=False)
-ConsoleDep = Annotated[Console, Depends(get_console)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 

@@ -10,7 +10,7 @@ from notification_consumer.console.access import Access
 from notification_consumer.console.api_client import ApiUnavailable
 from notification_consumer.console.bulk import close_audit, open_audit
 from notification_consumer.console.lineage import compose
-from notification_consumer.console.runtime import Console, get_console
+from notification_consumer.console.runtime import Console, ConsoleDep
 from notification_consumer.letter_replay import (
     LetterNotFound,
     LetterNotOurs,
@@ -24,7 +24,6 @@ from service_kit.errors import PublishFailed
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 
 router = APIRouter()
-ConsoleDep = Annotated[Console, Depends(get_console)]
 
 
 def _unauthorized() -> Problem:

@@ -1,9 +1,10 @@
 """The console's parts, built once by the app (the composition root) and reached by handlers
-through `get_console`."""
+through `ConsoleDep`."""
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,7 @@ from notification_consumer.letter_replay import LetterReplayer
 from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
 from notification_consumer.replay_publisher import ReplayPublisher
+from service_kit.app_state import app_state
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -47,9 +49,8 @@ class Console:
         await self.api.close()
 
 
-def get_console(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
+get_console = app_state("console", Console)
+ConsoleDep = Annotated[Console, Depends(get_console)]
 
 
 def install(app: FastAPI, console: Console) -> None:

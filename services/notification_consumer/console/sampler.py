@@ -14,6 +14,7 @@ from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.log_ends import LogEnds
 from notification_consumer.loop import NotificationConsumer
 from notification_consumer.monitor import LagMonitor
+from service_kit.periodic import Periodic
 
 log = logging.getLogger(__name__)
 KEEP_S = 20 * 60  # the trend shows 15 minutes; a little more is kept
@@ -44,28 +45,21 @@ class Sampler:
         self.interval_s = interval_s
         self.samples: deque[Sample] = deque(maxlen=max(10, math.ceil(KEEP_S / interval_s)))
         self._fresh = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
+        self._sampling = Periodic("console-sampler", interval_s, self._keep_one, _sample_failed,
+                                  first_at_once=True)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="console-sampler")
+        self._sampling.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._sampling.stop()
         await self.ends.close()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                sample = await asyncio.wait_for(self.take(), max(10.0, self.interval_s * 2))
-            except Exception as exc:  # noqa: BLE001 - a missed sample is a gap in the chart
-                log.debug("console sample failed", extra={"error": repr(exc)})
-            else:
-                self.samples.append(sample)
-                async with self._fresh:
-                    self._fresh.notify_all()
-            await asyncio.sleep(self.interval_s)
+    async def _keep_one(self) -> None:
+        sample = await asyncio.wait_for(self.take(), max(10.0, self.interval_s * 2))
+        self.samples.append(sample)
+        async with self._fresh:
+            self._fresh.notify_all()
 
     async def take(self) -> Sample:
         api = asyncio.create_task(self.api.overview())
@@ -93,3 +87,7 @@ class Sampler:
             except TimeoutError:
                 return None
         return self.samples[-1] if self.samples else None
+
+
+def _sample_failed(exc: Exception) -> None:
+    log.debug("console sample failed", extra={"error": repr(exc)})  # a gap in the chart

@@ -17,5 +17,4 @@ router = APIRouter(tags=["dead letters"])
 async def list_dead_letters(ctx: Context, admin: AdminDep, limit: Limit = 50,
                             cursor: Cursor = None) -> Page[DeadLetterView]:
     page = await queries.list_dead_letters(ctx.engine, limit, cursor)
-    return Page[DeadLetterView](items=[DeadLetterView.from_row(r) for r in page["items"]],
-                                next_cursor=page["next_cursor"])
+    return Page[DeadLetterView].of(page, DeadLetterView.from_row)

@@ -5,7 +5,7 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from notification_consumer import queries
-from notification_consumer.dependencies import AccountId, CallerDep, Context, Cursor, Limit
+from notification_consumer.dependencies import AccountPageDep, CallerDep, Context
 from notification_consumer.errors import NotFound
 from notification_consumer.schemas import Page, ProcessedEvent, problems
 
@@ -24,8 +24,6 @@ async def read_event(event_id: UUID, ctx: Context, caller: CallerDep) -> Process
 
 @router.get("/events", response_model=Page[ProcessedEvent], responses=problems(400, 401, 503),
             summary="Processed events, newest first (payer or payee)")
-async def list_events(ctx: Context, caller: CallerDep, account_id: AccountId = None,
-                      limit: Limit = 50, cursor: Cursor = None) -> Page[ProcessedEvent]:
-    page = await queries.list_events(ctx.engine, account_id, limit, cursor, caller.scope)
-    return Page[ProcessedEvent](items=[ProcessedEvent.from_row(r) for r in page["items"]],
-                                next_cursor=page["next_cursor"])
+async def list_events(ctx: Context, q: AccountPageDep) -> Page[ProcessedEvent]:
+    rows = await queries.list_events(ctx.engine, q.account_id, q.limit, q.cursor, q.scope)
+    return Page[ProcessedEvent].of(rows, ProcessedEvent.from_row)

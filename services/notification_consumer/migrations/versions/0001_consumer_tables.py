@@ -1,20 +1,25 @@
-"""processed events, notifications, stored offsets, dead letters, counters
-
-Revision ID: 0001
-Revises:
-"""
+"""processed events, notifications, stored offsets, dead letters, counters"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from service_kit.migration_ops import (
+    AMOUNT,
+    TZ,
+    counters,
+    optional,
+    payment_fields,
+    record_position,
+    required,
+    serial_id,
+    written_at,
+)
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 SCHEMA = "notification_consumer"
-TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -22,18 +27,12 @@ def upgrade() -> None:
         "processed_events",
         sa.Column("seq", sa.BigInteger(), sa.Identity(), nullable=False, unique=True),
         sa.Column("event_id", sa.Uuid(), primary_key=True),
-        sa.Column("payer_id", sa.Text(), nullable=False),
-        sa.Column("payee_id", sa.Text(), nullable=False),
-        sa.Column("amount", sa.Numeric(24, 4), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("occurred_at", TZ, nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column("payload_hash", sa.Text(), nullable=False),
-        sa.Column("trace_id", sa.Text(), nullable=True),
-        sa.Column("processed_at", TZ, nullable=False, server_default=sa.text("now()")),
+        *payment_fields(),
+        *required(occurred_at=TZ),
+        *record_position(),
+        *required(payload_hash=sa.Text),
+        *optional(trace_id=sa.Text),
+        written_at("processed_at"),
         schema=SCHEMA,
     )
     op.create_index("processed_events_payer", "processed_events", ["payer_id", "seq"],
@@ -42,14 +41,10 @@ def upgrade() -> None:
                     schema=SCHEMA)
     op.create_table(
         "notifications",
-        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("amount", sa.Numeric(24, 4), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("counterparty_id", sa.Text(), nullable=False),
-        sa.Column("created_at", TZ, nullable=False, server_default=sa.text("now()")),
+        serial_id(),
+        *required(event_id=sa.Uuid, account_id=sa.Text, kind=sa.Text, amount=AMOUNT,
+                  currency=sa.Text, counterparty_id=sa.Text),
+        written_at(),
         sa.UniqueConstraint("event_id", "kind", name="notifications_once_per_event"),
         schema=SCHEMA,
     )
@@ -60,36 +55,27 @@ def upgrade() -> None:
         sa.Column("group_id", sa.Text(), primary_key=True),
         sa.Column("topic", sa.Text(), primary_key=True),
         sa.Column("partition", sa.Integer(), primary_key=True),
-        sa.Column("next_offset", sa.BigInteger(), nullable=False),
-        sa.Column("updated_at", TZ, nullable=False, server_default=sa.text("now()")),
+        *required(next_offset=sa.BigInteger),
+        written_at("updated_at"),
         schema=SCHEMA,
     )
     op.create_table(
         "consumer_counters",
         sa.Column("group_id", sa.Text(), primary_key=True),
-        sa.Column("processed", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("duplicates", sa.BigInteger(), nullable=False, server_default="0"),
-        sa.Column("dead_letters", sa.BigInteger(), nullable=False, server_default="0"),
+        *counters("processed", "duplicates", "dead_letters", type_=sa.BigInteger),
         schema=SCHEMA,
     )
     op.create_table(
         "dead_letters",
-        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("group_id", sa.Text(), nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column("kafka_timestamp", TZ, nullable=True),
-        sa.Column("key", sa.LargeBinary(), nullable=True),
-        sa.Column("value", sa.LargeBinary(), nullable=True),
-        sa.Column("headers", postgresql.JSONB(), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("error_class", sa.Text(), nullable=False),
-        sa.Column("error_message", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("event_id", sa.Uuid(), nullable=True),
-        sa.Column("created_at", TZ, nullable=False, server_default=sa.text("now()")),
-        sa.Column("replayed_at", TZ, nullable=True),
+        serial_id(),
+        *required(group_id=sa.Text),
+        *record_position(),
+        *optional(kafka_timestamp=TZ, key=sa.LargeBinary, value=sa.LargeBinary),
+        *required(headers=postgresql.JSONB, reason=sa.Text, error_class=sa.Text,
+                  error_message=sa.Text, attempts=sa.Integer),
+        *optional(event_id=sa.Uuid),
+        written_at(),
+        *optional(replayed_at=TZ),
         sa.UniqueConstraint("group_id", "topic", "partition", "offset",
                             name="dead_letters_once_per_record"),
         schema=SCHEMA,

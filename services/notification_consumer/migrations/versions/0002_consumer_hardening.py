@@ -1,8 +1,4 @@
-"""consumer hardening: fenced offsets, byte headers on dead letters, owner scope
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""consumer hardening: fenced offsets, byte headers on dead letters, owner scope"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 SCHEMA = "notification_consumer"
 BYTEA_ARRAY = postgresql.ARRAY(postgresql.BYTEA())

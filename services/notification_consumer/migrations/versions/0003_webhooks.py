@@ -1,20 +1,25 @@
 """webhook subscriptions, the delivery outbox and its attempt log; the triggers that queue
-deliveries and fence the live stream
-
-Revision ID: 0003
-Revises: 0002
-"""
+deliveries and fence the live stream"""
 
 import sqlalchemy as sa
 from alembic import op
 
+from service_kit.migration_ops import (
+    TZ,
+    counters,
+    drop_statement_trigger,
+    optional,
+    owned_by,
+    required,
+    serial_id,
+    statement_trigger,
+    written_at,
+)
+
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 S = "notification_consumer"
-TZ = sa.DateTime(timezone=True)
 # The live stream's fence: writers of notifications hold it shared from before their ids are
 # drawn until they commit; the stream takes it exclusively for an instant to learn the id below
 # which every notification is committed (see webhooks/stream.py). Same value in the code.
@@ -26,18 +31,15 @@ def upgrade() -> None:
         "webhook_subscriptions",
         sa.Column("id", sa.Uuid(), primary_key=True,
                   server_default=sa.text("gen_random_uuid()")),
-        sa.Column("owner_scope", sa.Text(), nullable=True),
-        sa.Column("account_id", sa.Text(), nullable=True),
-        sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("secret", sa.Text(), nullable=False),
-        sa.Column("previous_secret", sa.Text(), nullable=True),
-        sa.Column("previous_secret_expires_at", TZ, nullable=True),
+        *optional(owner_scope=sa.Text, account_id=sa.Text),
+        *required(url=sa.Text),
+        *optional(description=sa.Text),
+        *required(secret=sa.Text),
+        *optional(previous_secret=sa.Text, previous_secret_expires_at=TZ),
         sa.Column("status", sa.Text(), nullable=False, server_default="active"),
-        sa.Column("consecutive_failures", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("disabled_at", TZ, nullable=True),
-        sa.Column("disabled_reason", sa.Text(), nullable=True),
-        sa.Column("created_at", TZ, nullable=False, server_default=sa.text("now()")),
+        *counters("consecutive_failures"),
+        *optional(disabled_at=TZ, disabled_reason=sa.Text),
+        written_at(),
         sa.CheckConstraint("status IN ('active', 'disabled')", name="webhook_status_known"),
         schema=S,
     )
@@ -45,23 +47,19 @@ def upgrade() -> None:
                     ["owner_scope", "created_at"], schema=S)
     op.create_table(
         "webhook_deliveries",
-        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("subscription_id", sa.Uuid(),
-                  sa.ForeignKey(f"{S}.webhook_subscriptions.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("notification_id", sa.BigInteger(), nullable=False),
+        serial_id(),
+        owned_by("subscription_id", sa.Uuid(), f"{S}.webhook_subscriptions.id"),
+        *required(notification_id=sa.BigInteger),
         sa.Column("message_id", sa.Uuid(), nullable=False,
                   server_default=sa.text("gen_random_uuid()")),
         sa.Column("state", sa.Text(), nullable=False, server_default="pending"),
-        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+        *counters("attempts"),
         # Also the claim's lease: a claimed row is due again when its lease runs out.
-        sa.Column("next_attempt_at", TZ, nullable=False),
+        *required(next_attempt_at=TZ),
         # NULL = created_at + WEBHOOK_RETRY_WINDOW_S; a manual redeliver sets a fresh window.
-        sa.Column("expires_at", TZ, nullable=True),
-        sa.Column("created_at", TZ, nullable=False),
-        sa.Column("delivered_at", TZ, nullable=True),
-        sa.Column("last_status", sa.Integer(), nullable=True),
-        sa.Column("last_error", sa.Text(), nullable=True),
+        *optional(expires_at=TZ),
+        *required(created_at=TZ),
+        *optional(delivered_at=TZ, last_status=sa.Integer, last_error=sa.Text),
         sa.UniqueConstraint("subscription_id", "notification_id",
                             name="webhook_delivery_once_per_notification"),
         sa.CheckConstraint("state IN ('pending', 'delivered', 'failed')",
@@ -76,18 +74,13 @@ def upgrade() -> None:
                     postgresql_where=sa.text("state = 'pending'"))
     op.create_table(
         "webhook_attempts",
-        sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
-        sa.Column("delivery_id", sa.BigInteger(),
-                  sa.ForeignKey(f"{S}.webhook_deliveries.id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("url", sa.Text(), nullable=False),
-        sa.Column("address", sa.Text(), nullable=True),
-        sa.Column("status_code", sa.Integer(), nullable=True),
-        sa.Column("latency_ms", sa.Float(), nullable=False),
-        sa.Column("response_excerpt", sa.Text(), nullable=True),
-        sa.Column("error", sa.Text(), nullable=True),
-        sa.Column("attempted_at", TZ, nullable=False, server_default=sa.text("now()")),
+        serial_id(),
+        owned_by("delivery_id", sa.BigInteger(), f"{S}.webhook_deliveries.id"),
+        *required(attempt=sa.Integer, url=sa.Text),
+        *optional(address=sa.Text, status_code=sa.Integer),
+        *required(latency_ms=sa.Float),
+        *optional(response_excerpt=sa.Text, error=sa.Text),
+        written_at("attempted_at"),
         schema=S,
     )
     op.create_index("webhook_attempts_delivery", "webhook_attempts", ["delivery_id", "id"],
@@ -95,9 +88,7 @@ def upgrade() -> None:
     # Set-based and inside the consumer's batch transaction: the deliveries commit (or roll
     # back) with the notifications that imply them, so each is queued exactly once. With no
     # active subscription it costs one index probe per batch.
-    op.execute(f"""
-        CREATE FUNCTION {S}.queue_webhook_deliveries() RETURNS trigger
-        LANGUAGE plpgsql AS $$
+    statement_trigger(S, "notifications", "queue_webhook_deliveries", "AFTER INSERT", f"""
         BEGIN
             IF NOT EXISTS (SELECT 1 FROM {S}.webhook_subscriptions WHERE status = 'active') THEN
                 RETURN NULL;
@@ -115,32 +106,17 @@ def upgrade() -> None:
                 PERFORM pg_notify('webhook_deliveries', '');
             END IF;
             RETURN NULL;
-        END $$
-    """)
-    op.execute(f"""
-        CREATE TRIGGER queue_webhook_deliveries AFTER INSERT ON {S}.notifications
-        REFERENCING NEW TABLE AS new_notifications
-        FOR EACH STATEMENT EXECUTE FUNCTION {S}.queue_webhook_deliveries()
-    """)
-    op.execute(f"""
-        CREATE FUNCTION {S}.fence_notification_stream() RETURNS trigger
-        LANGUAGE plpgsql AS $$
+        END """, referencing="REFERENCING NEW TABLE AS new_notifications")
+    statement_trigger(S, "notifications", "fence_notification_stream", "BEFORE INSERT", f"""
         BEGIN
             PERFORM pg_advisory_xact_lock_shared({STREAM_FENCE_LOCK});
             RETURN NULL;
-        END $$
-    """)
-    op.execute(f"""
-        CREATE TRIGGER fence_notification_stream BEFORE INSERT ON {S}.notifications
-        FOR EACH STATEMENT EXECUTE FUNCTION {S}.fence_notification_stream()
-    """)
+        END """)
 
 
 def downgrade() -> None:
-    op.execute(f"DROP TRIGGER IF EXISTS fence_notification_stream ON {S}.notifications")
-    op.execute(f"DROP TRIGGER IF EXISTS queue_webhook_deliveries ON {S}.notifications")
-    op.execute(f"DROP FUNCTION IF EXISTS {S}.fence_notification_stream()")
-    op.execute(f"DROP FUNCTION IF EXISTS {S}.queue_webhook_deliveries()")
+    for trigger in ("fence_notification_stream", "queue_webhook_deliveries"):
+        drop_statement_trigger(S, "notifications", trigger)
     for table in ("webhook_attempts", "webhook_deliveries", "webhook_subscriptions"):
         op.drop_table(table, schema=S)
 

@@ -1,17 +1,20 @@
-"""payment requests: idempotency record and outbox entry in one row
-
-Revision ID: 0001
-Revises:
-"""
+"""payment requests: idempotency record and outbox entry in one row"""
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from service_kit.migration_ops import (
+    TZ,
+    counters,
+    optional,
+    payment_fields,
+    required,
+    written_at,
+)
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 SCHEMA = "transaction_api"
 
@@ -20,22 +23,16 @@ def upgrade() -> None:
     op.create_table(
         "payment_requests",
         sa.Column("event_id", sa.Uuid(), primary_key=True),
-        sa.Column("scope", sa.Text(), nullable=False),
-        sa.Column("idempotency_key", sa.Text(), nullable=True),
-        sa.Column("request_hash", sa.Text(), nullable=False),
-        sa.Column("payer_id", sa.Text(), nullable=False),
-        sa.Column("payee_id", sa.Text(), nullable=False),
-        sa.Column("amount", sa.Numeric(24, 4), nullable=False),
-        sa.Column("currency", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("event_key", sa.LargeBinary(), nullable=False),
-        sa.Column("event_value", sa.LargeBinary(), nullable=False),
-        sa.Column("event_headers", postgresql.JSONB(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.text("now()")),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("publish_attempts", sa.Integer(), nullable=False, server_default="0"),
-        sa.Column("last_publish_error", sa.Text(), nullable=True),
+        *required(scope=sa.Text),
+        *optional(idempotency_key=sa.Text),
+        *required(request_hash=sa.Text),
+        *payment_fields(),
+        *required(event_key=sa.LargeBinary, event_value=sa.LargeBinary,
+                  event_headers=postgresql.JSONB),
+        written_at(),
+        *optional(published_at=TZ),
+        *counters("publish_attempts"),
+        *optional(last_publish_error=sa.Text),
         schema=SCHEMA,
     )
     op.create_index(

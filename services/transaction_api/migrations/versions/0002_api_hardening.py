@@ -1,16 +1,10 @@
-"""api hardening: per-row relay backoff, an index for idempotency-key expiry
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""api hardening: per-row relay backoff, an index for idempotency-key expiry"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 SCHEMA = "transaction_api"
 T = "payment_requests"

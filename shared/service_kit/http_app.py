@@ -1,0 +1,37 @@
+"""The FastAPI app each service builds around its own routers: problem+json errors, and
+documented as such; the operations routes (health, readiness, metrics); HTTP metrics and
+tracing on every route."""
+
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI
+
+from service_kit.http_metrics import HttpMetricsMiddleware
+from service_kit.ops_routes import Check, ops_router
+from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.telemetry import instrument_app
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def service_app(service: str, title: str, description: str, *, routers: Iterable[APIRouter],
+                checks: dict[str, Check], required: set[str], lifespan: Lifespan | None = None,
+                state: Mapping[str, object] | None = None,
+                extras: Iterable[Callable[[FastAPI], None]] = ()) -> FastAPI:
+    """`service` names it in traces; `state` goes on app.state for the dependencies;
+    `extras` add what is not a plain router (error maps, mounts), after the routers.
+    `checks` are the readiness checks, the `required` ones decide it."""
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
+    install_problem_handlers(app)
+    document_problems(app)
+    for router in routers:
+        app.include_router(router)
+    for extra in extras:
+        extra(app)
+    app.include_router(ops_router(checks, required))
+    app.add_middleware(HttpMetricsMiddleware)
+    instrument_app(app, service)
+    return app
