@@ -25,6 +25,9 @@ class WebhookSettings(BaseSettings):
     webhook_secret_grace_s: float = Field(default=24 * 3600.0, ge=0)
     webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     webhook_response_excerpt_bytes: int = Field(default=1024, ge=0, le=65536)
+    # Finished deliveries and their attempt log are deleted this long after they were created.
+    webhook_history_retention_h: float = Field(default=30 * 24.0, gt=0)
+    webhook_history_prune_interval_s: float = Field(default=3600.0, gt=0)
     webhook_metrics_interval_s: float = Field(default=5.0, gt=0)
     stream_max_clients: int = Field(default=100, ge=1, le=10_000)
     stream_heartbeat_s: float = Field(default=15.0, gt=0)

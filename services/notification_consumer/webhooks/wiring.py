@@ -1,15 +1,21 @@
 """Builds the webhook worker, the stream hub and their routes for the consumer's app."""
 
+import logging
+from datetime import timedelta
+
 from fastapi import FastAPI
 
-from notification_consumer.webhooks import routes, stream_routes
+from notification_consumer.webhooks import history, routes, stream_routes
 from notification_consumer.webhooks.context import WebhookContext
 from notification_consumer.webhooks.settings import WebhookSettings
 from notification_consumer.webhooks.stream import StreamHub
 from notification_consumer.webhooks.worker import DeliveryWorker
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
+from service_kit.periodic import Periodic
 from service_kit.settings import CommonSettings
+
+log = logging.getLogger(__name__)
 
 
 class Webhooks:
@@ -21,6 +27,13 @@ class Webhooks:
         self.worker = DeliveryWorker(settings, self.engine, common.database_url)
         self.hub = StreamHub(settings, self.engine)
         self.context = WebhookContext(settings, self.engine, api_keys, self.hub)
+        retention = timedelta(hours=settings.webhook_history_retention_h)
+
+        async def prune() -> None:
+            await history.prune(self.engine, retention)
+
+        self.pruner = Periodic("webhook-history", settings.webhook_history_prune_interval_s,
+                               prune, _pruning_failed, first_at_once=True)
 
     def install(self, app: FastAPI) -> None:
         app.state.webhooks = self.context
@@ -30,8 +43,15 @@ class Webhooks:
     def start(self) -> None:
         self.worker.start()
         self.hub.start()
+        self.pruner.start()
 
     async def stop(self) -> None:
+        await self.pruner.stop()
         await self.hub.stop()
         await self.worker.stop()
         await self.engine.dispose()
+
+
+def _pruning_failed(exc: Exception) -> None:
+    log.warning("webhook history not pruned; the next run tries again",
+                extra={"error": repr(exc)})
