@@ -14,7 +14,7 @@ from typing import Protocol
 from uuid import UUID
 
 from notification_consumer.text import header_key_bytes, header_key_is_text
-from payment_events.codec import decode, header, owner_scope
+from payment_events.codec import READ_HEADERS, decode_read, header_text, owner_scope_of
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 from service_kit.tracing import parse_traceparent
@@ -92,9 +92,9 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
     for record in records:
         plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
         try:
-            text_headers(record.headers)
-            event = decode(record.value, record.headers)
-            scope = owner_scope(record.headers)
+            found = scan_headers(record.headers)
+            event = decode_read(record.value, found)
+            scope = owner_scope_of(found.get("ce_ownerscope"))
             storable(event)
         except PoisonMessage as exc:
             plan.dead_letters.append(
@@ -111,20 +111,28 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
                 plan.dead_letters.append(conflict(record, event.event_id))
             continue
         seen[event.event_id] = digest
-        trace = parse_traceparent(header(record.headers, "ce_traceparent"))
+        trace = parse_traceparent(header_text(found.get("ce_traceparent")))
         plan.events.append(
             EventRow(event, record, digest, trace.trace_id if trace else None, scope)
         )
     return plan
 
 
-def text_headers(headers: Sequence[tuple[str, bytes | None]]) -> None:
-    """Raise PoisonMessage for a header key that is not UTF-8 (Kafka says a key is a string;
-    the broker does not check): such a record cannot be copied or replayed as it is."""
-    for key, _ in headers:
+def scan_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
+    """One pass over a record's headers: raise PoisonMessage for a header key that is not
+    UTF-8 (Kafka says a key is a string; the broker does not check: such a record cannot be
+    copied or replayed as it is) or for a header decoding reads that has no value; return the
+    first value of each header decoding reads (`codec.read_headers`)."""
+    found: dict[str, bytes] = {}
+    for key, value in headers:
         if not header_key_is_text(key):
             shown = header_key_bytes(key)[:64].hex(" ", 1)
             raise PoisonMessage("invalid_header", f"a header key is not UTF-8: {shown}")
+        if key in READ_HEADERS and key not in found:
+            if value is None:
+                raise PoisonMessage("invalid_header", f"header {key} has no value")
+            found[key] = value
+    return found
 
 
 def storable(event: PaymentAccepted) -> None:

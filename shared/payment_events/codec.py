@@ -44,40 +44,75 @@ def encode(
     )
 
 
-def header(headers: Headers | tuple[tuple[str, bytes], ...], name: str) -> str | None:
+# The headers decoding reads, found in one pass over a record's headers.
+READ_HEADERS = frozenset({"ce_type", "ce_schemaversion", "ce_id", "ce_ownerscope",
+                          "ce_traceparent"})
+AnyHeaders = Headers | tuple[tuple[str, bytes], ...]
+
+
+def read_headers(headers: AnyHeaders) -> dict[str, bytes]:
+    """The first value of each header in READ_HEADERS that the record has."""
+    found: dict[str, bytes] = {}
+    for key, value in headers:
+        if key in READ_HEADERS and key not in found:
+            found[key] = value
+    return found
+
+
+def header_text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", errors="replace")
+
+
+def header(headers: AnyHeaders, name: str) -> str | None:
     for key, value in headers:
         if key == name:
-            return value.decode("utf-8", errors="replace")
+            return header_text(value)
     return None
 
 
-def decode(
-    value: bytes | None, headers: Headers | tuple[tuple[str, bytes], ...] = ()
-) -> PaymentAccepted:
+def decode(value: bytes | None, headers: AnyHeaders = ()) -> PaymentAccepted:
     """Turn a record into an event, or raise PoisonMessage naming the reason."""
+    return decode_read(value, read_headers(headers))
+
+
+def decode_read(value: bytes | None, found: dict[str, bytes]) -> PaymentAccepted:
+    """`decode`, given the record's headers as `read_headers` returns them."""
     if not value:
         raise PoisonMessage("empty_value", "the record has no value")
-    event_type = header(headers, "ce_type")
-    if event_type is not None and event_type != EVENT_TYPE:
-        raise PoisonMessage("unknown_type", f"unknown event type {event_type!r}")
-    version = header(headers, "ce_schemaversion")
-    if version is not None and version != str(SCHEMA_VERSION):
-        raise PoisonMessage("unsupported_version", f"unsupported schema version {version!r}")
+    check_headers(found)
     try:
         event = PaymentAccepted.model_validate_json(value)
     except ValidationError as exc:
-        raise _classify(exc) from exc
-    ce_id = header(headers, "ce_id")
-    if ce_id is not None and ce_id != str(event.event_id):
-        raise PoisonMessage("invalid_schema", "ce_id header does not match event_id")
+        raise classify(exc) from exc
+    check_id(event, found)
     return event
 
 
-def owner_scope(headers: Headers | tuple[tuple[str, bytes], ...]) -> str | None:
+def check_headers(found: dict[str, bytes]) -> None:
+    """The checks that need the headers alone (before the value is parsed)."""
+    event_type = header_text(found.get("ce_type"))
+    if event_type is not None and event_type != EVENT_TYPE:
+        raise PoisonMessage("unknown_type", f"unknown event type {event_type!r}")
+    version = header_text(found.get("ce_schemaversion"))
+    if version is not None and version != str(SCHEMA_VERSION):
+        raise PoisonMessage("unsupported_version", f"unsupported schema version {version!r}")
+
+
+def check_id(event: PaymentAccepted, found: dict[str, bytes]) -> None:
+    """The check that needs the parsed event: `ce_id`, when present, names this event."""
+    ce_id = header_text(found.get("ce_id"))
+    if ce_id is not None and ce_id != str(event.event_id):
+        raise PoisonMessage("invalid_schema", "ce_id header does not match event_id")
+
+
+def owner_scope(headers: AnyHeaders) -> str | None:
     """The `ce_ownerscope` extension (the accepting API key's scope), or None when the payment
     was accepted without auth. A malformed value is poison: it would decide who may see the
     payment."""
-    raw = next((value for key, value in headers if key == "ce_ownerscope"), None)
+    return owner_scope_of(read_headers(headers).get("ce_ownerscope"))
+
+
+def owner_scope_of(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     if not OWNER_SCOPE.fullmatch(raw):
@@ -85,7 +120,7 @@ def owner_scope(headers: Headers | tuple[tuple[str, bytes], ...]) -> str | None:
     return raw.decode("ascii")
 
 
-def _classify(exc: ValidationError) -> PoisonMessage:
+def classify(exc: ValidationError) -> PoisonMessage:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "value"

@@ -49,3 +49,35 @@ def test_same_id_different_payload_keeps_the_first_and_dead_letters_the_second()
     assert plan.events[0].event.amount == Decimal("1.00")
     [letter] = plan.dead_letters
     assert letter.reason == "conflict" and letter.event_id == eid
+
+
+def test_headers_are_read_in_one_pass_first_value_wins() -> None:
+    eid = uuid4()
+    trace = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+    record = encode(PaymentAccepted(
+        event_id=eid, payer_id="p1", payee_id="p2", amount=Decimal("1.00"), currency="EUR",
+        occurred_at=datetime.now(UTC)), trace, owner_scope="0123456789abcdef")
+    later = [("ce_id", b"not-the-id"), ("ce_ownerscope", b"bad"), ("ce_traceparent", b"x")]
+    [row] = plan_batch([Rec(record.value, 0, headers=[*record.headers, *later])]).events
+    assert row.event.event_id == eid
+    assert row.owner_scope == "0123456789abcdef"
+    assert row.trace_id == "a" * 32
+
+
+def test_a_header_decoding_reads_without_a_value_is_poison_alone() -> None:
+    plan = plan_batch([Rec(value(), 0, headers=[("ce_id", None)]),  # type: ignore[list-item]
+                       Rec(value(), 1, headers=[("other", None)])])  # type: ignore[list-item]
+    assert [d.reason for d in plan.dead_letters] == ["invalid_header"]
+    assert [r.offset for r in plan.events] == [1]
+
+
+def test_each_header_check_still_names_its_reason() -> None:
+    bad_scope = [("ce_ownerscope", b"not-hex")]
+    plan = plan_batch([Rec(value(), 0, headers=[("ce_type", b"io.other")]),
+                       Rec(value(), 1, headers=[("ce_schemaversion", b"9")]),
+                       Rec(value(), 2, headers=[("ce_id", b"nope")]),
+                       Rec(value(), 3, headers=bad_scope),
+                       Rec(value(), 4, headers=[("k\udcff", b"v")])])
+    assert [d.reason for d in plan.dead_letters] == [
+        "unknown_type", "unsupported_version", "invalid_schema", "invalid_schema",
+        "invalid_header"]
