@@ -6,13 +6,16 @@ from bench.procs import median_of
 from bench.report import f, failures, ratio
 
 WRITE_PATHS = {
-    "sqlalchemy_today": "today: CTE over unnest arrays, through SQLAlchemy (store.insert_events)",
+    "sqlalchemy_today": "before: CTE over unnest arrays, through SQLAlchemy (the old "
+                        "store.insert_events)",
     "unnest": "the same CTE, raw asyncpg",
     "unnest_prepared": "the same CTE, explicitly prepared",
     "copy_binary": "binary COPY into a temp stage, INSERT … SELECT … ON CONFLICT RETURNING + notes",
     "copy_text": "text COPY into the same stage, same INSERT",
     "executemany": "one prepared per-event statement, pipelined (fetchmany)",
-    "write_path_module": "the same, as packaged: notification_consumer.write_path, via SQLAlchemy",
+    "write_path_module": "the service's path now: binary COPY stage as packaged "
+                         "(notification_consumer.write_path), stage once per connection, "
+                         "via SQLAlchemy",
     "raw_copy": "ceiling: binary COPY into the tables, no dedup",
 }
 
@@ -38,7 +41,8 @@ def write_paths(w: dict[str, Any]) -> list[str]:
     errors = [f"batch {b}: {r['error']}" for b, r in sizes if "error" in r]
     lines += ["", "events/s: wall, median of the runs (interleaved; on a shared machine mostly "
               "noise). CPU: ms per 1,000 events, medians; client = this process, server = the "
-              "PostgreSQL backend serving it; (x) = client CPU / today's path's."
+              "PostgreSQL backend serving it; (x) = client CPU / the unnest CTE's (the "
+              "service's path before the COPY path)."
               + (" Failed: " + "; ".join(errors) if errors else ""), ""]
     return lines
 

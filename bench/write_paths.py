@@ -4,15 +4,16 @@ Every variant does the same transaction per batch: the batch's events with dedup
 the debit and credit notification of each event actually inserted, the partition offsets
 (GREATEST), the counters. They differ only in how the events reach PostgreSQL:
 
-  sqlalchemy_today  the service's store.insert_events through SQLAlchemy (the current path)
+  sqlalchemy_today  the CTE over unnest() arrays through SQLAlchemy: the service's path until
+                    the COPY path was wired in, kept here as the baseline
   unnest            the same CTE over unnest() arrays, raw asyncpg
   unnest_prepared   the same, as an explicitly prepared statement
   copy_binary       binary COPY into a temp staging table, then INSERT ... SELECT ... ON
                     CONFLICT DO NOTHING RETURNING with the notifications in the same statement
   copy_text         the same with a text-format COPY
   executemany       one prepared per-event statement, pipelined (fetchmany)
-  write_path_module copy_binary as packaged for the service (notification_consumer.write_path),
-                    through SQLAlchemy like today's path
+  write_path_module the service's path: copy_binary as packaged (notification_consumer.write_path)
+                    through SQLAlchemy, the stage created once per connection, the offsets first
   raw_copy          the ceiling: binary COPY straight into the tables, no dedup
 
 Run: python -m bench.write_paths URL [events] -> one JSON line.
@@ -33,7 +34,8 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bench.write_path_sql import (
     COPY_COLUMNS,
@@ -66,7 +68,7 @@ async def unnest_prepared(conn: asyncpg.Connection, rows: list[Row]) -> int:
 
 
 async def copy_binary(conn: asyncpg.Connection, rows: list[Row]) -> int:
-    await conn.execute(STAGE_DDL)  # per batch, as write_path does (survives a rollback)
+    await conn.execute(STAGE_DDL)  # per batch (a no-op once it exists), for a rollback's sake
     await conn.copy_records_to_table("event_stage", records=rows, columns=COPY_COLUMNS)
     return len(await conn.fetch(EVENTS_FROM_STAGE))
 
@@ -137,9 +139,54 @@ async def run_variant(url: str, write: Write, batches: list[list[EventRow]]) -> 
         await conn.close()
 
 
-async def run_sqlalchemy(url: str, batches: list[list[EventRow]],
-                         insert: Callable[[Any, list[EventRow]], Awaitable[set[uuid.UUID]]],
-                         ) -> Sample:
+# The service's event insert before the COPY path: one CTE over unnest() arrays.
+_UNNEST_CTE = text(f"""
+    WITH new AS (
+        INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
+            description, occurred_at, topic, partition, "offset", payload_hash, trace_id,
+            owner_scope)
+        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr, sc
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
+            CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
+            CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
+            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]),
+            CAST(:scopes AS text[]))
+            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr, sc)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id, payer_id, payee_id, amount, currency
+    ), notes AS (
+        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
+            counterparty_id)
+        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
+        UNION ALL
+        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
+    )
+    SELECT event_id FROM new
+""")
+
+
+async def unnest_sqlalchemy(conn: AsyncConnection, rows: list[EventRow]) -> set[uuid.UUID]:
+    result = await conn.execute(_UNNEST_CTE, {
+        "ids": [r.event.event_id for r in rows],
+        "payers": [r.event.payer_id for r in rows],
+        "payees": [r.event.payee_id for r in rows],
+        "amounts": [str(r.event.amount) for r in rows],
+        "currencies": [r.event.currency for r in rows],
+        "descriptions": [r.event.description for r in rows],
+        "occurred": [r.event.occurred_at for r in rows],
+        "topics": [r.topic for r in rows],
+        "partitions": [r.partition for r in rows],
+        "offsets": [r.offset for r in rows],
+        "hashes": [r.payload_hash for r in rows],
+        "traces": [r.trace_id for r in rows],
+        "scopes": [r.owner_scope for r in rows],
+    })
+    return {row.event_id for row in result}
+
+
+async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: bool) -> Sample:
+    """The batch transaction through SQLAlchemy: the service's (stage once per connection,
+    offsets first, then the COPY path) or the unnest CTE before them."""
     engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"),
                                  pool_size=1, max_overflow=0,
                                  connect_args={"server_settings": {"timezone": "UTC"}})
@@ -153,10 +200,15 @@ async def run_sqlalchemy(url: str, batches: list[list[EventRow]],
             await store.claim(conn, "bench", partitions, 0, "bench", 0.0)
         meter = Meter(pid)
         for batch in batches:
+            next_offsets = {(r.topic, r.partition): r.offset + 1 for r in batch}
             async with engine.begin() as conn:
-                inserted = await insert(conn, batch)
-                await store.store_offsets(conn, "bench", {
-                    (r.topic, r.partition): r.offset + 1 for r in batch}, 0, "bench")
+                if service_path:
+                    await write_path.ensure_stage(conn)
+                    await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
+                    inserted = await write_path.insert_events(conn, batch)
+                else:
+                    inserted = await unnest_sqlalchemy(conn, batch)
+                    await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
                 await store.count(conn, "bench", len(inserted), 0, 0)
         return meter.done()
     finally:
@@ -208,9 +260,9 @@ async def main(url: str, n: int, batch: int, runs: int) -> dict[str, Any]:
     times: dict[str, list[Sample]] = {}
     for _ in range(runs):  # interleaved, so every variant sees the same noise
         times.setdefault("sqlalchemy_today", []).append(
-            await run_sqlalchemy(url, ev_batches, store.insert_events))
+            await run_sqlalchemy(url, ev_batches, service_path=False))
         times.setdefault("write_path_module", []).append(
-            await run_sqlalchemy(url, ev_batches, write_path.insert_events))
+            await run_sqlalchemy(url, ev_batches, service_path=True))
         for name, write in VARIANTS.items():
             times.setdefault(name, []).append(await run_variant(url, write, ev_batches))
         times.setdefault("raw_copy", []).append(await run_raw_copy(url, ev_batches))

@@ -7,7 +7,7 @@ from aiokafka.structs import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer import store
+from notification_consumer import store, write_path
 from notification_consumer.failures import Fenced
 from notification_consumer.ports import Fence, PublishLetters, WriteOutcome
 from notification_consumer.processing import BatchPlan, conflict
@@ -23,7 +23,15 @@ class PostgresEffects:
 
     async def write(self, plan: BatchPlan, fence: Fence, publish: PublishLetters) -> WriteOutcome:
         async with self.engine.begin() as conn:
-            new_ids = await store.insert_events(conn, plan.events)
+            await write_path.ensure_stage(conn)  # before the transaction's first statement
+            # The fence first: its statement opens the transaction, and a zombie stops here.
+            moved = await store.store_offsets(conn, self.group, plan.next_offsets,
+                                              fence.generation, fence.member_id)
+            if moved != {p for _, p in plan.next_offsets}:
+                # Raising inside begin() rolls everything back: a zombie writes nothing.
+                raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
+                             f"are no longer claimed by generation {fence.generation}")
+            new_ids = await write_path.insert_events(conn, plan.events)
             inserted = [r for r in plan.events if r.event.event_id in new_ids]
             seen = [r for r in plan.events if r.event.event_id not in new_ids]
             existing = await store.existing_hashes(conn, [r.event.event_id for r in seen])
@@ -35,12 +43,6 @@ class PostgresEffects:
                 else:
                     letters.append(conflict(row.record, row.event.event_id))
             new_letters = await store.insert_dead_letters(conn, self.group, letters)
-            moved = await store.store_offsets(conn, self.group, plan.next_offsets,
-                                              fence.generation, fence.member_id)
-            if moved != {p for _, p in plan.next_offsets}:
-                # Raising inside begin() rolls everything above back: a zombie writes nothing.
-                raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
-                             f"are no longer claimed by generation {fence.generation}")
             await store.count(conn, self.group, len(inserted), duplicates, len(new_letters))
             # The DLQ topic hears of a dead letter before the transaction that records it
             # commits: a crash in between can repeat it on the topic, never lose it.

@@ -1,5 +1,6 @@
-"""The SQL of the write path: events + notifications (one CTE), dead letters, fenced offsets,
-partition claims, counters; and the two reads the loop and the monitor need.
+"""The SQL of the write path around the events (which write_path.py writes, with their
+notifications): dead letters, fenced offsets, partition claims, counters; and the two reads the
+loop and the monitor need.
 
 Exactly-once effect: an event row is inserted at most once (primary key = event id), its
 notifications only when its row was inserted, and the partition offsets are stored in the
@@ -13,37 +14,11 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from notification_consumer.processing import DeadLetter, EventRow, TopicPartition
+from notification_consumer.processing import DeadLetter, TopicPartition
 from notification_consumer.text import header_key_bytes, safe_text
 
 S = "notification_consumer"
 
-# One statement writes a batch's new events and, for exactly those, their notifications:
-# the debit notice for the payer and the credit notice for the payee. Amounts travel as text
-# (exact decimal strings) and are cast by PostgreSQL.
-_INSERT_EVENTS = text(f"""
-    WITH new AS (
-        INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
-            description, occurred_at, topic, partition, "offset", payload_hash, trace_id,
-            owner_scope)
-        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr, sc
-        FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
-            CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
-            CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
-            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]),
-            CAST(:scopes AS text[]))
-            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr, sc)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id, payer_id, payee_id, amount, currency
-    ), notes AS (
-        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
-            counterparty_id)
-        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
-        UNION ALL
-        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
-    )
-    SELECT event_id FROM new
-""")
 _EXISTING = text(f"""
     SELECT event_id, payload_hash FROM {S}.processed_events WHERE event_id = ANY(:ids)
 """)
@@ -88,28 +63,6 @@ _COUNT = text(f"""
         duplicates = c.duplicates + EXCLUDED.duplicates,
         dead_letters = c.dead_letters + EXCLUDED.dead_letters
 """)
-
-
-async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
-    """Insert what is new, with its notifications; returns the event ids inserted."""
-    if not rows:
-        return set()
-    result = await conn.execute(_INSERT_EVENTS, {
-        "ids": [r.event.event_id for r in rows],
-        "payers": [r.event.payer_id for r in rows],
-        "payees": [r.event.payee_id for r in rows],
-        "amounts": [str(r.event.amount) for r in rows],
-        "currencies": [r.event.currency for r in rows],
-        "descriptions": [r.event.description for r in rows],
-        "occurred": [r.event.occurred_at for r in rows],
-        "topics": [r.topic for r in rows],
-        "partitions": [r.partition for r in rows],
-        "offsets": [r.offset for r in rows],
-        "hashes": [r.payload_hash for r in rows],
-        "traces": [r.trace_id for r in rows],
-        "scopes": [r.owner_scope for r in rows],
-    })
-    return {row.event_id for row in result}
 
 
 async def existing_hashes(conn: AsyncConnection, ids: list[UUID]) -> dict[UUID, str]:

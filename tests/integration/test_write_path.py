@@ -1,8 +1,9 @@
-"""The COPY-staging write path (write_path.insert_events) has exactly the effects of the
-current one (store.insert_events) on a real PostgreSQL: the same event rows, the same
-notifications, the same dedup, the same result."""
+"""The consumer's event write (write_path: binary COPY into a per-connection stage, then one
+INSERT ... ON CONFLICT feeding the notifications) on a real PostgreSQL: exactly the expected
+event rows and notifications, dedup by event id, the ids inserted; the stage outlives a
+rolled-back batch and comes back on a connection that lost it."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,13 +14,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from notification_consumer import store, write_path
+from notification_consumer import write_path
 from notification_consumer.processing import EventRow, RecordLike, plan_batch
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
+from service_kit.errors import TransientStoreError
 
-Insert = Callable[[AsyncConnection, list[EventRow]], Awaitable[set[UUID]]]
-PATHS: dict[str, Insert] = {"current": store.insert_events, "copy": write_path.insert_events}
 S = "notification_consumer"
 TRACE = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -42,7 +42,8 @@ def records(specs: list[tuple[UUID, str, str, str | None]],
         event = PaymentAccepted(event_id=event_id, payer_id=f"payer_{i}", payee_id="payee.x",
                                 amount=Decimal(amount), currency=currency,
                                 description=description, occurred_at=datetime.now(UTC))
-        rec = encode(event, TRACE.decode() if i % 2 else None)
+        rec = encode(event, TRACE.decode() if i % 2 else None,
+                     owner_scope="0123456789abcdef" if i == 2 else None)
         out.append(Rec(rec.value, first_offset + i, partition=i % 3, headers=rec.headers))
     return out
 
@@ -60,7 +61,7 @@ async def effects(engine: AsyncEngine, ids: list[UUID]) -> dict[str, Any]:
     async with engine.connect() as conn:
         events = (await conn.execute(text(f"""
             SELECT event_id, payer_id, payee_id, amount, currency, description, occurred_at,
-                   topic, partition, "offset", payload_hash, trace_id
+                   topic, partition, "offset", payload_hash, trace_id, owner_scope
             FROM {S}.processed_events WHERE event_id = ANY(:ids) ORDER BY event_id
         """), {"ids": ids})).all()
         notes = (await conn.execute(text(f"""
@@ -70,6 +71,28 @@ async def effects(engine: AsyncEngine, ids: list[UUID]) -> dict[str, Any]:
     return {"events": [tuple(r) for r in events], "notes": [tuple(r) for r in notes]}
 
 
+def expected(rows: list[EventRow]) -> dict[str, Any]:
+    """The effects of `rows` written once, computed without the database."""
+    events, notes = [], []
+    for r in sorted(rows, key=lambda r: r.event.event_id):
+        e = r.event
+        events.append((e.event_id, e.payer_id, e.payee_id, e.amount, e.currency, e.description,
+                       e.occurred_at, r.topic, r.partition, r.offset, r.payload_hash,
+                       r.trace_id, r.owner_scope))
+        notes += [(e.event_id, e.payee_id, "credit", e.amount, e.currency,
+                   e.payer_id),
+                  (e.event_id, e.payer_id, "debit", e.amount, e.currency, e.payee_id)]
+    return {"events": events, "notes": notes}
+
+
+async def write(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
+    """As the consumer's batch does: the stage first, then a statement that opens the
+    transaction (there: the fenced offsets), then the events."""
+    await write_path.ensure_stage(conn)
+    await conn.exec_driver_sql("SELECT 1")
+    return await write_path.insert_events(conn, rows)
+
+
 async def forget(engine: AsyncEngine, ids: list[UUID]) -> None:
     async with engine.begin() as conn:
         for table in ("processed_events", "notifications"):
@@ -77,18 +100,7 @@ async def forget(engine: AsyncEngine, ids: list[UUID]) -> None:
                                {"ids": ids})
 
 
-async def scenario(engine: AsyncEngine, insert: Insert, batches: list[list[RecordLike]],
-                   ids: list[UUID]) -> tuple[list[set[UUID]], dict[str, Any]]:
-    """Write each batch in its own transaction, as the consumer does; then read the effects."""
-    await forget(engine, ids)
-    returned = []
-    for batch in batches:
-        async with engine.begin() as conn:
-            returned.append(await insert(conn, plan_batch(batch).events))
-    return returned, await effects(engine, ids)
-
-
-async def test_same_rows_dedup_and_notifications_as_the_current_path(
+async def test_rows_dedup_and_notifications_are_exactly_the_expected_ones(
     engine: AsyncEngine,
 ) -> None:
     a, b, c, d = uuid4(), uuid4(), uuid4(), uuid4()
@@ -97,50 +109,81 @@ async def test_same_rows_dedup_and_notifications_as_the_current_path(
     # Redelivery of a and c (same bytes) with a new event d: only d is new.
     second = [first[0], *records([(d, "0.01", "USD", None)], 10), first[2]]
     ids = [a, b, c, d]
+    await forget(engine, ids)
 
-    results = {name: await scenario(engine, insert, [first, second], ids)
-               for name, insert in PATHS.items()}
+    returned = []
+    for batch in (first, second):
+        async with engine.begin() as conn:
+            returned.append(await write(conn, plan_batch(batch).events))
 
-    assert results["copy"] == results["current"]
-    returned, seen = results["copy"]
     assert returned == [{a, b, c}, {d}]
-    assert len(seen["events"]) == 4
+    written = plan_batch(first).events + plan_batch(second[1:2]).events
+    seen = await effects(engine, ids)
+    assert seen == expected(written)
     assert len(seen["notes"]) == 8  # a debit and a credit per event, once
     assert {r[3] for r in seen["events"]} == {Decimal("12.5"), Decimal("100"),
                                               Decimal("1.005"), Decimal("0.01")}
+    assert {r[11] for r in seen["events"]} == {None, TRACE.decode().split("-")[1]}
 
 
-async def test_a_rolled_back_first_batch_leaves_the_connection_usable(
-    engine: AsyncEngine,
-) -> None:
-    """The staging table is created inside the batch's transaction: a rollback takes it
-    away, and the next batch on the same connection must still work."""
+async def test_a_rolled_back_batch_leaves_the_stage_in_place(engine: AsyncEngine) -> None:
+    """The stage is created in autocommit before the first batch: a rollback cannot take it
+    away, and the next batch on the same connection works."""
     e1, e2 = uuid4(), uuid4()
     await forget(engine, [e1, e2])
     async with engine.connect() as conn:
         await conn.exec_driver_sql("DISCARD TEMP")  # as if this connection were new
         await conn.commit()
+        conn.info.pop(write_path.STAGE, None)
         trans = await conn.begin()
-        assert await write_path.insert_events(
-            conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events) == {e1}
+        assert await write(conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events
+                           ) == {e1}
         await trans.rollback()
         async with conn.begin():
-            assert await write_path.insert_events(
-                conn, plan_batch(records([(e2, "2.00", "EUR", None)], 1)).events) == {e2}
+            assert await write(conn, plan_batch(records([(e2, "2.00", "EUR", None)], 1)).events
+                               ) == {e2}
     seen = await effects(engine, [e1, e2])
     assert [r[0] for r in seen["events"]] == [e2]
     assert len(seen["notes"]) == 2
+
+
+async def test_a_connection_that_lost_the_stage_fails_transiently_then_recovers(
+    engine: AsyncEngine,
+) -> None:
+    e1 = uuid4()
+    await forget(engine, [e1])
+    rows = plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events
+    async with engine.begin() as conn:
+        await write(conn, [])  # prepares the connection
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("DISCARD TEMP")  # a pooler or an operator dropped it
+        await conn.commit()
+        with pytest.raises(TransientStoreError):
+            async with conn.begin():
+                await write(conn, rows)
+        async with conn.begin():
+            assert await write(conn, rows) == {e1}
+    assert len((await effects(engine, [e1]))["notes"]) == 2
+
+
+async def test_the_events_are_never_written_outside_a_transaction(engine: AsyncEngine) -> None:
+    e1 = uuid4()
+    await forget(engine, [e1])
+    async with engine.connect() as conn:
+        await write_path.ensure_stage(conn)
+        with pytest.raises(RuntimeError):
+            await write_path.insert_events(
+                conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events)
+    assert (await effects(engine, [e1]))["events"] == []
 
 
 async def test_a_batch_leaves_nothing_staged_for_the_next(engine: AsyncEngine) -> None:
     e1, e2 = uuid4(), uuid4()
     await forget(engine, [e1, e2])
     async with engine.begin() as conn:
-        await write_path.insert_events(
-            conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events)
+        await write(conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events)
     async with engine.begin() as conn:
-        inserted = await write_path.insert_events(
-            conn, plan_batch(records([(e2, "1.00", "EUR", None)], 1)).events)
+        inserted = await write(conn, plan_batch(records([(e2, "1.00", "EUR", None)], 1)).events)
         staged = (await conn.exec_driver_sql(
             f"SELECT count(*) FROM pg_temp.{write_path.STAGE}")).scalar_one()
     assert inserted == {e2}
