@@ -3,6 +3,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
+import orjson
+
 from notification_consumer.processing import plan_batch
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
@@ -81,3 +83,15 @@ def test_each_header_check_still_names_its_reason() -> None:
     assert [d.reason for d in plan.dead_letters] == [
         "unknown_type", "unsupported_version", "invalid_schema", "invalid_schema",
         "invalid_header"]
+
+
+def test_one_bad_value_in_a_batch_is_dead_lettered_alone_with_its_own_reason() -> None:
+    good = [value() for _ in range(4)]
+    bad_money = orjson.loads(value())
+    bad_money["amount"] = "1.001"
+    plan = plan_batch([Rec(good[0], 0), Rec(b"{bad", 1), Rec(good[1], 2),
+                       Rec(orjson.dumps(bad_money), 3), Rec(good[2], 4), Rec(None, 5),
+                       Rec(good[3], 6)])
+    assert [r.offset for r in plan.events] == [0, 2, 4, 6]
+    assert [(d.record.offset, d.reason) for d in plan.dead_letters] == [
+        (1, "not_json"), (3, "invalid_money"), (5, "empty_value")]
