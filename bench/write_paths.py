@@ -13,7 +13,7 @@ the debit and credit notification of each event actually inserted, the partition
   copy_text         the same with a text-format COPY
   executemany       one prepared per-event statement, pipelined (fetchmany)
   write_path_module the service's path: copy_binary as packaged (notification_consumer.write_path)
-                    through SQLAlchemy, the stage created once per connection, the offsets first
+                    through SQLAlchemy, the stage created once per connection
   raw_copy          the ceiling: binary COPY straight into the tables, no dedup
 
 Run: python -m bench.write_paths URL [events] -> one JSON line.
@@ -186,7 +186,7 @@ async def unnest_sqlalchemy(conn: AsyncConnection, rows: list[EventRow]) -> set[
 
 async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: bool) -> Sample:
     """The batch transaction through SQLAlchemy: the service's (stage once per connection,
-    offsets first, then the COPY path) or the unnest CTE before them."""
+    the COPY path) or the unnest CTE before it; then the fenced offsets and the counters."""
     engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"),
                                  pool_size=1, max_overflow=0,
                                  connect_args={"server_settings": {"timezone": "UTC"}})
@@ -204,11 +204,10 @@ async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: 
             async with engine.begin() as conn:
                 if service_path:
                     await write_path.ensure_stage(conn)
-                    await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
                     inserted = await write_path.insert_events(conn, batch)
                 else:
                     inserted = await unnest_sqlalchemy(conn, batch)
-                    await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
+                await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
                 await store.count(conn, "bench", len(inserted), 0, 0)
         return meter.done()
     finally:

@@ -24,13 +24,6 @@ class PostgresEffects:
     async def write(self, plan: BatchPlan, fence: Fence, publish: PublishLetters) -> WriteOutcome:
         async with self.engine.begin() as conn:
             await write_path.ensure_stage(conn)  # before the transaction's first statement
-            # The fence first: its statement opens the transaction, and a zombie stops here.
-            moved = await store.store_offsets(conn, self.group, plan.next_offsets,
-                                              fence.generation, fence.member_id)
-            if moved != {p for _, p in plan.next_offsets}:
-                # Raising inside begin() rolls everything back: a zombie writes nothing.
-                raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
-                             f"are no longer claimed by generation {fence.generation}")
             new_ids = await write_path.insert_events(conn, plan.events)
             inserted = [r for r in plan.events if r.event.event_id in new_ids]
             seen = [r for r in plan.events if r.event.event_id not in new_ids]
@@ -43,6 +36,14 @@ class PostgresEffects:
                 else:
                     letters.append(conflict(row.record, row.event.event_id))
             new_letters = await store.insert_dead_letters(conn, self.group, letters)
+            # Last before the counters: the partitions' offset rows stay locked only briefly,
+            # so a new owner's claim does not wait for a slow (or frozen) member's batch.
+            moved = await store.store_offsets(conn, self.group, plan.next_offsets,
+                                              fence.generation, fence.member_id)
+            if moved != {p for _, p in plan.next_offsets}:
+                # Raising inside begin() rolls everything above back: a zombie writes nothing.
+                raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
+                             f"are no longer claimed by generation {fence.generation}")
             await store.count(conn, self.group, len(inserted), duplicates, len(new_letters))
             # The DLQ topic hears of a dead letter before the transaction that records it
             # commits: a crash in between can repeat it on the topic, never lose it.

@@ -63,6 +63,9 @@ _INSERT_FROM_STAGE = f"""
 """
 
 
+_OPEN = "SELECT 1"  # any statement: what matters is the BEGIN the adapter sends before it
+
+
 async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None  # an open AsyncConnection always has its driver connection
@@ -85,14 +88,14 @@ async def ensure_stage(conn: AsyncConnection) -> None:
 async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
     """Insert what is new, with its notifications; returns the event ids inserted.
 
-    Runs inside the caller's transaction, which a statement through `conn` has opened (the
-    asyncpg adapter opens it lazily), on a connection `ensure_stage` has prepared."""
+    Runs inside the caller's transaction, on a connection `ensure_stage` has prepared."""
     if not rows:
         return set()
     raw = await _driver(conn)
     if not raw.is_in_transaction():
-        # COPY and INSERT would each commit alone: not one transaction with the offsets.
-        raise RuntimeError("insert_events needs the caller's transaction to be open")
+        # SQLAlchemy's asyncpg adapter begins the transaction lazily, on the first statement
+        # sent through it; the COPY below goes around it and must not run in autocommit.
+        await conn.exec_driver_sql(_OPEN)
     try:
         await raw.copy_records_to_table(STAGE, columns=COLUMNS, records=[
             (r.event.event_id, r.event.payer_id, r.event.payee_id, str(r.event.amount),

@@ -86,10 +86,9 @@ def expected(rows: list[EventRow]) -> dict[str, Any]:
 
 
 async def write(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID]:
-    """As the consumer's batch does: the stage first, then a statement that opens the
-    transaction (there: the fenced offsets), then the events."""
+    """As the consumer's batch does: the stage before the transaction's first statement, then
+    the events."""
     await write_path.ensure_stage(conn)
-    await conn.exec_driver_sql("SELECT 1")
     return await write_path.insert_events(conn, rows)
 
 
@@ -166,15 +165,17 @@ async def test_a_connection_that_lost_the_stage_fails_transiently_then_recovers(
     assert len((await effects(engine, [e1]))["notes"]) == 2
 
 
-async def test_the_events_are_never_written_outside_a_transaction(engine: AsyncEngine) -> None:
+async def test_the_events_roll_back_with_the_callers_transaction(engine: AsyncEngine) -> None:
+    """The batch's first statement is the COPY, which goes around SQLAlchemy: it must still
+    run inside the transaction SQLAlchemy opens, never in autocommit."""
     e1 = uuid4()
     await forget(engine, [e1])
     async with engine.connect() as conn:
         await write_path.ensure_stage(conn)
-        with pytest.raises(RuntimeError):
-            await write_path.insert_events(
-                conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events)
-    assert (await effects(engine, [e1]))["events"] == []
+        assert await write_path.insert_events(
+            conn, plan_batch(records([(e1, "1.00", "EUR", None)], 0)).events) == {e1}
+        await conn.rollback()
+    assert (await effects(engine, [e1])) == {"events": [], "notes": []}
 
 
 async def test_a_batch_leaves_nothing_staged_for_the_next(engine: AsyncEngine) -> None:
