@@ -12,13 +12,14 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.webhooks.metrics import HISTORY_PRUNED
-
 log = logging.getLogger(__name__)
 S = "notification_consumer"
+PRUNED = Counter("webhook_history_pruned_total",
+                 "Finished deliveries (with their attempt log) deleted after retention")
 BATCH = 1000
 MAX_BATCHES_PER_RUN = 100  # a backlog is worked off over several runs, not in one long burst
 
@@ -50,7 +51,7 @@ async def prune(engine: AsyncEngine, retention: timedelta, *, batch: int = BATCH
             break
         await asyncio.sleep(0)  # let the worker's own statements in between
     if total:
-        HISTORY_PRUNED.inc(total)
+        PRUNED.inc(total)
         log.info("webhook history pruned", extra={"deliveries": total,
                                                   "older_than": cutoff.isoformat()})
     return total

@@ -18,5 +18,3 @@ DISABLED = Gauge("webhook_subscriptions_disabled",
 STREAM_CLIENTS = Gauge("notification_stream_clients", "Open live-stream (SSE) connections")
 STREAM_DROPPED = Counter("notification_stream_dropped_total",
                          "Live-stream clients dropped because they did not keep up")
-HISTORY_PRUNED = Counter("webhook_history_pruned_total",
-                         "Finished deliveries (with their attempt log) deleted after retention")

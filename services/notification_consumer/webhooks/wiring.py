@@ -12,6 +12,7 @@ from notification_consumer.webhooks.stream import StreamHub
 from notification_consumer.webhooks.worker import DeliveryWorker
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
+from service_kit.lifecycle import stop_in_order
 from service_kit.periodic import Periodic
 from service_kit.settings import CommonSettings
 
@@ -46,10 +47,9 @@ class Webhooks:
         self.pruner.start()
 
     async def stop(self) -> None:
-        await self.pruner.stop()
-        await self.hub.stop()
-        await self.worker.stop()
-        await self.engine.dispose()
+        await stop_in_order([("webhook history", self.pruner.stop), ("streams", self.hub.stop),
+                             ("deliveries", self.worker.stop),
+                             ("webhook database", self.engine.dispose)])
 
 
 def _pruning_failed(exc: Exception) -> None:
