@@ -16,7 +16,8 @@ def test_post_then_get_processed_event_and_trace_follows(
     env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
            "KAFKA_GROUP_ID": unique("group"), "BATCH_WAIT_MS": "20"}
     api = Service("transaction-api", env).start()
-    consumer = Service("notification-consumer", env).start()
+    # The consumer logs each event (with its trace id) at DEBUG; at INFO one line per batch.
+    consumer = Service("notification-consumer", {**env, "LOG_LEVEL": "DEBUG"}).start()
     try:
         api.wait_ready()
         consumer.wait_ready()
