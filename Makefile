@@ -70,7 +70,7 @@ cluster-infra-up:
 	@deploy/local/postgres.sh up
 	@deploy/local/cluster.sh up
 
-test-cluster: install ## fault tests on the 3-broker cluster (starts it and PostgreSQL; ~7 min)
+test-cluster: install ## fault tests on the 3-broker cluster (starts it and PostgreSQL; about 2 min)
 	@deploy/local/postgres.sh up
 	@deploy/local/cluster.sh up
 	@PAYSTREAM_CLUSTER=1 KAFKA_BOOTSTRAP_SERVERS=$$(deploy/local/cluster.sh bootstrap) \
