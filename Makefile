@@ -95,7 +95,7 @@ lint: install ## ruff and mypy --strict
 compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
 	@deploy/docker/compose-test.sh
 
-bench: install infra-up ## the benchmarks (20-30 minutes); writes bench/results/latest.md (+ .json)
+bench: install infra-up ## the benchmarks (13-30 minutes); writes bench/results/latest.md (+ .json)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
 	  else echo "go not found: the Go peers are skipped"; fi
