@@ -149,6 +149,7 @@ class DeliveryWorker:
                     self._results.task_done()
             for result in batch:
                 _observe(result, states.get(result.job.delivery_id))
+            _summarise(batch, states)
 
     def _retry_in(self, job: outbox.Claimed) -> float | None:
         """The next attempt's delay, or None when it would fall outside the retry window."""
@@ -202,12 +203,23 @@ def _observe(result: outbox.Result, state: dict[str, Any] | None) -> None:
             (state["delivered_at"] - state["created_at"]).total_seconds())
     elif state is not None and state["state"] == "failed":
         metrics.DELIVERIES.labels("failed").inc()
-    log.info("webhook attempt", extra={
+    # A failed attempt is news at INFO; a successful one only at DEBUG (the batch's summary
+    # line counts them): one synchronous log line per send would cost the sender its CPU.
+    log.log(logging.DEBUG if outcome.ok else logging.INFO, "webhook attempt", extra={
         "delivery_id": job.delivery_id, "subscription_id": str(job.subscription_id),
         "webhook_id": sender.message_id(job), "attempt": job.attempt,
         "status_code": outcome.status_code, "latency_ms": round(outcome.latency_ms, 1),
         "error": outcome.error, "retry_in_s": result.retry_in_s,
         "state": state["state"] if state else "already finished or deleted"})
+
+
+def _summarise(batch: list[outbox.Result], states: dict[int, dict[str, Any]]) -> None:
+    finished = Counter(str(states[r.job.delivery_id]["state"]) for r in batch
+                       if r.job.delivery_id in states)
+    log.info("webhook attempts recorded", extra={
+        "attempts": len(batch), "delivered": finished["delivered"],
+        "retrying": finished["pending"], "failed": finished["failed"],
+        "slowest_ms": round(max(r.outcome.latency_ms for r in batch), 1)})
 
 
 def _result(outcome: outbox.Outcome) -> str:
