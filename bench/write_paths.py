@@ -154,13 +154,7 @@ _UNNEST_CTE = text(f"""
             AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr, sc)
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id, payer_id, payee_id, amount, currency
-    ), notes AS (
-        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
-            counterparty_id)
-        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
-        UNION ALL
-        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
-    )
+    ), {write_path.NOTES_OF_NEW}
     SELECT event_id FROM new
 """)
 

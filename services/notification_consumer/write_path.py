@@ -39,6 +39,15 @@ _CREATE_STAGE = f"""
         "offset" bigint, payload_hash text, trace_id text, owner_scope text
     ) ON COMMIT DELETE ROWS
 """
+# The notifications of the rows a CTE named `new` inserted (event_id, payer_id, payee_id,
+# amount, currency): the debit notice for the payer and the credit notice for the payee.
+NOTES_OF_NEW = f"""notes AS (
+        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
+            counterparty_id)
+        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
+        UNION ALL
+        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
+    )"""
 # One statement writes a batch's new events and, for exactly those, their notifications:
 # the debit notice for the payer and the credit notice for the payee. Amounts travel as exact
 # decimal strings and are cast by PostgreSQL.
@@ -52,13 +61,7 @@ _INSERT_FROM_STAGE = f"""
         FROM pg_temp.{STAGE}
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id, payer_id, payee_id, amount, currency
-    ), notes AS (
-        INSERT INTO {S}.notifications (event_id, account_id, kind, amount, currency,
-            counterparty_id)
-        SELECT event_id, payer_id, 'debit', amount, currency, payee_id FROM new
-        UNION ALL
-        SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
-    )
+    ), {NOTES_OF_NEW}
     SELECT event_id FROM new
 """
 
