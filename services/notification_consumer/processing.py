@@ -14,7 +14,7 @@ from typing import Protocol
 from uuid import UUID
 
 from notification_consumer.text import header_key_bytes, header_key_is_text
-from payment_events.codec import READ_HEADERS, decode_read, header_text, owner_scope_of
+from payment_events.codec import decode_read, header_text, owner_scope_of, read_headers
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 from service_kit.tracing import parse_traceparent
@@ -119,20 +119,14 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
 
 
 def scan_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
-    """One pass over a record's headers: raise PoisonMessage for a header key that is not
-    UTF-8 (Kafka says a key is a string; the broker does not check: such a record cannot be
-    copied or replayed as it is) or for a header decoding reads that has no value; return the
-    first value of each header decoding reads (`codec.read_headers`)."""
-    found: dict[str, bytes] = {}
-    for key, value in headers:
+    """`codec.read_headers`, after refusing a header key that is not UTF-8 (Kafka says a key
+    is a string; the broker does not check): such a record cannot be copied or replayed as it
+    is. Every key is checked, not only those decoding reads."""
+    for key, _ in headers:
         if not header_key_is_text(key):
             shown = header_key_bytes(key)[:64].hex(" ", 1)
             raise PoisonMessage("invalid_header", f"a header key is not UTF-8: {shown}")
-        if key in READ_HEADERS and key not in found:
-            if value is None:
-                raise PoisonMessage("invalid_header", f"header {key} has no value")
-            found[key] = value
-    return found
+    return read_headers(headers)
 
 
 def storable(event: PaymentAccepted) -> None:

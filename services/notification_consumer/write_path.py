@@ -48,9 +48,8 @@ NOTES_OF_NEW = f"""notes AS (
         UNION ALL
         SELECT event_id, payee_id, 'credit', amount, currency, payer_id FROM new
     )"""
-# One statement writes a batch's new events and, for exactly those, their notifications:
-# the debit notice for the payer and the credit notice for the payee. Amounts travel as exact
-# decimal strings and are cast by PostgreSQL.
+# One statement writes a batch's new events and, for exactly those, their notifications.
+# Amounts travel as exact decimal strings and are cast by PostgreSQL.
 _INSERT_FROM_STAGE = f"""
     WITH new AS (
         INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,

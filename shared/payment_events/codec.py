@@ -1,6 +1,7 @@
 """Bytes <-> events. Decoding never raises anything but PoisonMessage for bad input."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -50,11 +51,14 @@ READ_HEADERS = frozenset({"ce_type", "ce_schemaversion", "ce_id", "ce_ownerscope
 AnyHeaders = Headers | tuple[tuple[str, bytes], ...]
 
 
-def read_headers(headers: AnyHeaders) -> dict[str, bytes]:
-    """The first value of each header in READ_HEADERS that the record has."""
+def read_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:
+    """The first value of each header in READ_HEADERS that the record has. One of them without
+    a value (Kafka allows a null header value) is poison: absent would be a different claim."""
     found: dict[str, bytes] = {}
     for key, value in headers:
         if key in READ_HEADERS and key not in found:
+            if value is None:
+                raise PoisonMessage("invalid_header", f"header {key} has no value")
             found[key] = value
     return found
 
@@ -79,30 +83,20 @@ def decode_read(value: bytes | None, found: dict[str, bytes]) -> PaymentAccepted
     """`decode`, given the record's headers as `read_headers` returns them."""
     if not value:
         raise PoisonMessage("empty_value", "the record has no value")
-    check_headers(found)
-    try:
-        event = PaymentAccepted.model_validate_json(value)
-    except ValidationError as exc:
-        raise classify(exc) from exc
-    check_id(event, found)
-    return event
-
-
-def check_headers(found: dict[str, bytes]) -> None:
-    """The checks that need the headers alone (before the value is parsed)."""
     event_type = header_text(found.get("ce_type"))
     if event_type is not None and event_type != EVENT_TYPE:
         raise PoisonMessage("unknown_type", f"unknown event type {event_type!r}")
     version = header_text(found.get("ce_schemaversion"))
     if version is not None and version != str(SCHEMA_VERSION):
         raise PoisonMessage("unsupported_version", f"unsupported schema version {version!r}")
-
-
-def check_id(event: PaymentAccepted, found: dict[str, bytes]) -> None:
-    """The check that needs the parsed event: `ce_id`, when present, names this event."""
+    try:
+        event = PaymentAccepted.model_validate_json(value)
+    except ValidationError as exc:
+        raise _classify(exc) from exc
     ce_id = header_text(found.get("ce_id"))
     if ce_id is not None and ce_id != str(event.event_id):
         raise PoisonMessage("invalid_schema", "ce_id header does not match event_id")
+    return event
 
 
 def owner_scope(headers: AnyHeaders) -> str | None:
@@ -120,7 +114,7 @@ def owner_scope_of(raw: bytes | None) -> str | None:
     return raw.decode("ascii")
 
 
-def classify(exc: ValidationError) -> PoisonMessage:
+def _classify(exc: ValidationError) -> PoisonMessage:
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
     where = ".".join(str(part) for part in first["loc"]) or "value"

@@ -5,7 +5,7 @@ from uuid import uuid4
 import orjson
 import pytest
 
-from payment_events.codec import decode, encode, header, owner_scope
+from payment_events.codec import decode, encode, header, owner_scope, read_headers
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 
@@ -97,3 +97,11 @@ def test_owner_scope_travels_as_a_ce_extension_header() -> None:
 def test_a_malformed_owner_scope_is_poison(raw: bytes) -> None:
     with pytest.raises(PoisonMessage):
         owner_scope([("ce_ownerscope", raw)])
+
+
+
+def test_a_read_header_without_a_value_is_poison_an_unread_one_is_not() -> None:
+    with pytest.raises(PoisonMessage) as caught:
+        read_headers([("ce_type", b"t"), ("ce_id", None)])
+    assert caught.value.reason == "invalid_header"
+    assert read_headers([("ce_type", b"t"), ("other", None)]) == {"ce_type": b"t"}
