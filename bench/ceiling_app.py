@@ -14,7 +14,7 @@ from service_kit.bodies import read_json_object
 from service_kit.problems import install_problem_handlers, validation_problem
 from service_kit.responses import JsonResponse
 from service_kit.serve import serve
-from transaction_api.schemas import PaymentRequest
+from transaction_api.http.schemas import PaymentRequest
 
 app = FastAPI()
 install_problem_handlers(app)

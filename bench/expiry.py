@@ -18,7 +18,7 @@ from service_kit.migrate import upgrade
 from service_kit.settings import CommonSettings
 from transaction_api.cli import MIGRATIONS
 from transaction_api.config import SCHEMA
-from transaction_api.retention import expire_idempotency_keys
+from transaction_api.outbox.retention import expire_idempotency_keys
 
 SCOPE = "bench-expiry"
 _FILL = """

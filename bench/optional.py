@@ -42,8 +42,8 @@ def _find(candidates: list[tuple[str, str]]) -> Callable[..., Any]:
 
 def bench_expiry(url: str) -> dict[str, Any]:
     expire: Callable[..., Awaitable[int]] = _find([
-        ("transaction_api.retention", "expire_idempotency_keys"),
-        ("transaction_api.requests", "expire_idempotency_keys")])
+        ("transaction_api.outbox.retention", "expire_idempotency_keys"),
+        ("transaction_api.outbox.requests", "expire_idempotency_keys")])
     run_sql(url, "TRUNCATE transaction_api.payment_requests")
     # Old, published payments holding keys: what a day of traffic leaves behind.
     run_sql(url, """

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import httpx
 
-from notification_consumer.lag import LagWindow
-from notification_consumer.reconcile_sources import ApiBuckets
-from notification_consumer.reconciler import Reconciler
+from notification_consumer.ingest.lag import LagWindow
+from notification_consumer.reconcile.runner import Reconciler
+from notification_consumer.reconcile.sources import ApiBuckets
 from tests.databases import fresh_database, libpq
 from tests.support import BOOTSTRAP, api_app, in_process
 

@@ -14,7 +14,7 @@ WRITE_PATHS = {
     "copy_text": "text COPY into the same stage, same INSERT",
     "executemany": "one prepared per-event statement, pipelined (fetchmany)",
     "write_path_module": "the service's path now: binary COPY stage as packaged "
-                         "(notification_consumer.write_path), stage once per connection, "
+                         "(notification_consumer.store.write_path), stage once per connection, "
                          "via SQLAlchemy",
     "raw_copy": "ceiling: binary COPY into the tables, no dedup",
 }

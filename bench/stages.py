@@ -21,10 +21,10 @@ from service_kit.logs import JsonFormatter
 from service_kit.responses import JsonResponse
 from transaction_api.accept import request_hash
 from transaction_api.config import Settings
-from transaction_api.marker import PublishedMarker
-from transaction_api.publisher import Publisher
-from transaction_api.requests import _INSERT
-from transaction_api.schemas import PaymentRequest
+from transaction_api.http.schemas import PaymentRequest
+from transaction_api.outbox.marker import PublishedMarker
+from transaction_api.outbox.publisher import Publisher
+from transaction_api.outbox.requests import _INSERT
 
 
 class Stopwatch:

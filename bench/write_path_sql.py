@@ -4,7 +4,7 @@ from typing import Any
 
 import asyncpg
 
-from notification_consumer.processing import EventRow
+from notification_consumer.ingest.planning import EventRow
 
 S = "notification_consumer"
 # event_id, payer_id, payee_id, amount (text), currency, description, occurred_at, partition,

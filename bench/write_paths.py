@@ -12,7 +12,7 @@ the debit and credit notification of each event actually inserted, the partition
                     CONFLICT DO NOTHING RETURNING with the notifications in the same statement
   copy_text         the same with a text-format COPY
   executemany       one prepared per-event statement, pipelined (fetchmany)
-  write_path_module the service's path: copy_binary as packaged (notification_consumer.write_path)
+  write_path_module the service's path: copy_binary as packaged (store.write_path)
                     through SQLAlchemy, the stage created once per connection
   raw_copy          the ceiling: binary COPY straight into the tables, no dedup
 
@@ -48,8 +48,8 @@ from bench.write_path_sql import (
     offsets,
     rows_for,
 )
-from notification_consumer import store, write_path
-from notification_consumer.processing import EventRow
+from notification_consumer.ingest.planning import EventRow
+from notification_consumer.store import batch_sql, write_path
 from payment_events.events import PaymentAccepted
 
 S = "notification_consumer"
@@ -191,7 +191,7 @@ async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: 
             # The offsets are fenced: claim every partition the batches touch, as a consumer
             # does on assignment, so each batch moves them like the real write does.
             partitions = sorted({(r.topic, r.partition) for b in batches for r in b})
-            await store.claim(conn, "bench", partitions, 0, "bench", 0.0)
+            await batch_sql.claim(conn, "bench", partitions, 0, "bench", 0.0)
         meter = Meter(pid)
         for batch in batches:
             next_offsets = {(r.topic, r.partition): r.offset + 1 for r in batch}
@@ -201,8 +201,8 @@ async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: 
                     inserted = await write_path.insert_events(conn, batch)
                 else:
                     inserted = await unnest_sqlalchemy(conn, batch)
-                await store.store_offsets(conn, "bench", next_offsets, 0, "bench")
-                await store.count(conn, "bench", len(inserted), 0, 0)
+                await batch_sql.store_offsets(conn, "bench", next_offsets, 0, "bench")
+                await batch_sql.count(conn, "bench", len(inserted), 0, 0)
         return meter.done()
     finally:
         await engine.dispose()

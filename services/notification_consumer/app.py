@@ -6,18 +6,19 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from notification_consumer.asyncapi_route import router as asyncapi_router
 from notification_consumer.config import Settings
-from notification_consumer.console.runtime import Console, install
-from notification_consumer.context import ConsumerContext
-from notification_consumer.errors import install_error_handlers
-from notification_consumer.kafka_link import AioKafkaLink
-from notification_consumer.loop import NotificationConsumer
-from notification_consumer.monitor import LagMonitor
-from notification_consumer.pg_store import PostgresEffects
-from notification_consumer.reconciler import Reconciler
-from notification_consumer.reconciler import router as reconcile_router
-from notification_consumer.routes import router
+from notification_consumer.console.mount import install
+from notification_consumer.console.runtime import Console
+from notification_consumer.http.asyncapi_route import router as asyncapi_router
+from notification_consumer.http.context import ConsumerContext
+from notification_consumer.http.errors import install_error_handlers
+from notification_consumer.http.routes import router
+from notification_consumer.ingest.kafka_link import AioKafkaLink
+from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.reconcile.runner import Reconciler
+from notification_consumer.reconcile.runner import router as reconcile_router
+from notification_consumer.store.effects import PostgresEffects
 from notification_consumer.webhooks.wiring import Webhooks
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine

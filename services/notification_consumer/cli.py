@@ -16,7 +16,7 @@ from pathlib import Path
 
 from notification_consumer.app import create_app
 from notification_consumer.config import SCHEMA, Settings
-from notification_consumer.replay import ReplayRefused, reset_offsets
+from notification_consumer.ingest.reset_offsets import ReplayRefused, reset_offsets
 from service_kit.cli import run_command
 
 MIGRATIONS = Path(__file__).parent / "migrations"

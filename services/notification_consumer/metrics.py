@@ -10,10 +10,10 @@ from prometheus_client import Counter, Gauge, Histogram
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from notification_consumer.ports import WriteOutcome
-    from notification_consumer.processing import EventRow
+    from notification_consumer.ingest.planning import EventRow
+    from notification_consumer.ingest.ports import WriteOutcome
 
-log = logging.getLogger("notification_consumer.loop")
+log = logging.getLogger("notification_consumer.ingest.loop")
 
 EVENTS_PROCESSED = Counter("consumer_events_processed_total", "Events written (first time)")
 DUPLICATES = Counter("consumer_duplicates_total", "Deliveries of events already processed")

@@ -17,8 +17,8 @@ from payment_events.codec import KafkaRecord, encode
 from payment_events.events import PaymentAccepted
 from service_kit.errors import NotFound, PublishFailed
 from transaction_api import metrics
+from transaction_api.http.schemas import PaymentRequest
 from transaction_api.ports import EventPublisher, PaymentView, RequestStore
-from transaction_api.schemas import PaymentRequest
 
 log = logging.getLogger(__name__)
 

@@ -14,17 +14,17 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_app import Lifespan, service_app
 from service_kit.lifecycle import stop_in_order
 from service_kit.ops_routes import Check, database_check
-from transaction_api import routes
 from transaction_api.accept import Payments
 from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
 from transaction_api.context import ApiContext
-from transaction_api.group_commit import GroupCommitter
+from transaction_api.http import routes
 from transaction_api.lineage import router as lineage_router
-from transaction_api.marker import PublishedMarker
-from transaction_api.publisher import Publisher
-from transaction_api.relay import run_relay
-from transaction_api.requests import PostgresRequestStore
+from transaction_api.outbox.group_commit import GroupCommitter
+from transaction_api.outbox.marker import PublishedMarker
+from transaction_api.outbox.publisher import Publisher
+from transaction_api.outbox.relay import run_relay
+from transaction_api.outbox.requests import PostgresRequestStore
 
 log = logging.getLogger(__name__)
 

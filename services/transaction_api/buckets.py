@@ -18,7 +18,7 @@ from service_kit.errors import TransientStoreError
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_instant, parse_window
 from transaction_api.context import Engine, get_caller
-from transaction_api.requests import T
+from transaction_api.outbox.requests import T
 
 router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
 LONGEST = timedelta(days=7)

@@ -20,7 +20,7 @@ from transaction_api.accept import Caller
 from transaction_api.context import IDEMPOTENCY_KEY, CallerDep, Context, Engine
 
 router = APIRouter(tags=["lineage"])
-from transaction_api.requests import T  # noqa: E402
+from transaction_api.outbox.requests import T  # noqa: E402
 
 _COLUMNS = """event_id, scope, payer_id, payee_id, amount, currency, created_at, published_at,
     publish_attempts, last_publish_error, event_headers"""

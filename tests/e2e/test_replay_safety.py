@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from notification_consumer.config import Settings
-from notification_consumer.replay import reset_offsets
+from notification_consumer.ingest.reset_offsets import reset_offsets
 from tests.faults.harness import Flow, assert_exactly_once, consumer_service, stored_offsets
 from tests.support import BOOTSTRAP, unique
 

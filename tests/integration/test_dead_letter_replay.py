@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from notification_consumer.replay_publisher import REPLAY_ID_HEADER
+from notification_consumer.dead_letters.republish import REPLAY_ID_HEADER
 from tests.support import consumer_app, end_offsets, in_process, producer, unique, wait_until
 
 S = "notification_consumer"

@@ -12,7 +12,7 @@ import pytest
 from service_kit.db import StatementPool
 from service_kit.settings import CommonSettings
 from tests.support import unique
-from transaction_api.group_commit import GroupCommitter
+from transaction_api.outbox.group_commit import GroupCommitter
 
 
 def row(scope: str, key: str | None, amount: Decimal = Decimal("1.25")) -> tuple[Any, ...]:

@@ -11,7 +11,7 @@ from tests.support import (
     unique,
     wait_until,
 )
-from transaction_api.retention import expire_idempotency_keys
+from transaction_api.outbox.retention import expire_idempotency_keys
 
 
 async def test_expired_key_can_be_used_again_and_the_payment_stays(

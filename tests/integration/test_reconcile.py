@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from notification_consumer.reconcile_sources import ApiBuckets
+from notification_consumer.reconcile.sources import ApiBuckets
 from tests.databases import fresh_database, libpq
 from tests.support import api_app, consumer_app, in_process, payment, wait_until
 

@@ -143,7 +143,7 @@ class WedgedUntilReplaced:
 async def test_a_wedged_producer_is_replaced_and_the_backlog_published(database_url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from transaction_api.relay import run_relay
+    from transaction_api.outbox.relay import run_relay
 
     event_id = uuid4()
     conn = await connect(database_url)

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from notification_consumer import write_path
-from notification_consumer.processing import EventRow, RecordLike, plan_batch
+from notification_consumer.ingest.planning import EventRow, RecordLike, plan_batch
+from notification_consumer.store import write_path
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 from service_kit.errors import TransientStoreError

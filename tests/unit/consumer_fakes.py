@@ -11,15 +11,15 @@ from uuid import UUID, uuid4
 
 from aiokafka.structs import TopicPartition
 
-from notification_consumer.failures import Fenced
-from notification_consumer.ports import (
+from notification_consumer.ingest.failures import Fenced
+from notification_consumer.ingest.planning import BatchPlan, DeadLetter, conflict
+from notification_consumer.ingest.ports import (
     Batch,
     Fence,
     PublishLetters,
     RebalanceCallbacks,
     WriteOutcome,
 )
-from notification_consumer.processing import BatchPlan, DeadLetter, conflict
 from payment_events.codec import KafkaRecord, encode
 from payment_events.events import PaymentAccepted
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from payment_events.events import PaymentAccepted
 from payment_events.money import MINOR_UNITS
 from payment_events.schema import SCHEMA_FILE
-from transaction_api.schemas import PaymentRequest
+from transaction_api.http.schemas import PaymentRequest
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA_FILE.read_text()))
 CURRENCIES = st.sampled_from(sorted(MINOR_UNITS)) | st.sampled_from(["XYZ", "eur", "EU"])

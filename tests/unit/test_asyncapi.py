@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 from jsonschema_rs import validator_for
 
-from notification_consumer.asyncapi_route import router
-from notification_consumer.dead_letters import dead_letter_record
-from notification_consumer.processing import DeadLetter
+from notification_consumer.dead_letters.wire import dead_letter_record
+from notification_consumer.http.asyncapi_route import router
+from notification_consumer.ingest.planning import DeadLetter
 from payment_events.asyncapi import ASYNCAPI_FILE, render
 from payment_events.codec import encode
 from payment_events.dead_letter import DLQ_HEADER_PREFIX

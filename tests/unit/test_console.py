@@ -10,7 +10,7 @@ from notification_consumer.console import sessions as sessions_module
 from notification_consumer.console.access import ConsoleKeys
 from notification_consumer.console.sessions import Sessions, csrf_ok
 from notification_consumer.console.trend import latency, quantile, rate, svg_chart
-from notification_consumer.letter_headers import display, letter_record, stored_headers
+from notification_consumer.dead_letters.stored import display, letter_record, stored_headers
 
 INF = float("inf")
 

@@ -9,8 +9,8 @@ from uuid import uuid4
 import pytest
 
 from notification_consumer import metrics
-from notification_consumer.ports import WriteOutcome
-from notification_consumer.processing import EventRow
+from notification_consumer.ingest.planning import EventRow
+from notification_consumer.ingest.ports import WriteOutcome
 from payment_events.events import PaymentAccepted
 
 

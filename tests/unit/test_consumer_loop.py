@@ -12,9 +12,9 @@ from aiokafka.structs import TopicPartition
 
 from notification_consumer import metrics
 from notification_consumer.config import Settings
-from notification_consumer.loop import NotificationConsumer
-from notification_consumer.ports import Fence
-from notification_consumer.processing import BatchPlan
+from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.planning import BatchPlan
+from notification_consumer.ingest.ports import Fence
 from tests.unit.consumer_fakes import TOPIC, FakeLink, FakeStore, event_value
 
 TP0 = TopicPartition(TOPIC, 0)
@@ -145,7 +145,7 @@ async def test_no_record_holds_a_partition_past_the_bound_while_healthy() -> Non
 
 
 async def test_the_dead_letter_copy_refused_by_the_broker_goes_as_provenance_only() -> None:
-    from notification_consumer.failures import RecordRejected
+    from notification_consumer.ingest.failures import RecordRejected
 
     store, link = FakeStore(), FakeLink()
     link.produce(b"x" * 5000)

@@ -3,8 +3,8 @@
 from aiokafka.structs import TopicPartition
 
 from notification_consumer import metrics
-from notification_consumer.lag import LagWindow
-from notification_consumer.offsets import OffsetCopy
+from notification_consumer.ingest.lag import LagWindow
+from notification_consumer.ingest.offset_copy import OffsetCopy
 from tests.unit.consumer_fakes import TOPIC, FakeLink
 
 TP0, TP1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)

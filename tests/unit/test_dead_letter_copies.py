@@ -1,7 +1,7 @@
 """A dead letter's copy on the DLQ topic always fits, and says when it was cut."""
 
-from notification_consumer.dead_letters import dead_letter_record, minimal_record
-from notification_consumer.processing import DeadLetter
+from notification_consumer.dead_letters.wire import dead_letter_record, minimal_record
+from notification_consumer.ingest.planning import DeadLetter
 from payment_events.codec import KafkaRecord
 from tests.unit.consumer_fakes import Rec
 

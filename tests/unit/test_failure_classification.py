@@ -12,7 +12,7 @@ from aiokafka.errors import (
 )
 from sqlalchemy import exc as sa_exc
 
-from notification_consumer.failures import Fenced, RecordRejected, is_transient
+from notification_consumer.ingest.failures import Fenced, RecordRejected, is_transient
 from service_kit.errors import PublishFailed, TransientStoreError
 
 

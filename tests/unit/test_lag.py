@@ -1,4 +1,4 @@
-from notification_consumer.lag import LagWindow, group_status
+from notification_consumer.ingest.lag import LagWindow, group_status
 
 
 def window(*samples: tuple[int | None, int]) -> LagWindow:

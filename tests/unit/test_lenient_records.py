@@ -8,9 +8,9 @@ from aiokafka.consumer.fetcher import PartitionRecords
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
-from notification_consumer.lenient_records import LenientMemoryRecords
-from notification_consumer.processing import plan_batch
-from notification_consumer.text import header_key_bytes, wire_header_key
+from notification_consumer.ingest.lenient_records import LenientMemoryRecords
+from notification_consumer.ingest.planning import plan_batch
+from notification_consumer.store.text import header_key_bytes, wire_header_key
 from tests.forged_records import forged_batch
 
 BAD = b"x-\xff\xfe\x00key"

@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import orjson
 
-from notification_consumer.processing import plan_batch
+from notification_consumer.ingest.planning import plan_batch
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 

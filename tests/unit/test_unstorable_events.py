@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from notification_consumer.processing import plan_batch
+from notification_consumer.ingest.planning import plan_batch
 from tests.unit.consumer_fakes import Rec, event_value
 
 

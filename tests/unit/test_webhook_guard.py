@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from notification_consumer.stream.hub import EventStreamResponse
 from notification_consumer.webhooks import signing, ssrf
 from notification_consumer.webhooks.settings import WebhookSettings
-from notification_consumer.webhooks.stream import EventStreamResponse
 from notification_consumer.webhooks.worker import retry_delay
 
 REFUSED = {

@@ -1,2 +1,2 @@
-"""The operator console (/console/) and the dead-letter replay and lineage endpoints it shares
-with the REST API. `install(app, console)` is the only hook the app needs."""
+"""The operator console (/console/): pages, the live overview, lineage and bulk replay.
+`console.mount.install(app, console)` is the only hook the app needs."""

@@ -10,11 +10,11 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from notification_consumer import store
 from notification_consumer.console.log_ends import LogEnds
-from notification_consumer.lag import group_status
-from notification_consumer.loop import NotificationConsumer
-from notification_consumer.monitor import LagMonitor
+from notification_consumer.ingest.lag import group_status
+from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.store import batch_sql
 
 E2E_HISTOGRAM = "consumer_end_to_end_latency_seconds"
 
@@ -66,8 +66,8 @@ async def lag_snapshot(monitor: LagMonitor, ends: LogEnds,
     from the monitor's own window (read, never written: /stats keeps its meaning)."""
     settings = monitor.settings
     async with monitor.engine.connect() as conn:
-        stored = await store.stored_offsets(conn, settings.kafka_group_id, settings.kafka_topic)
-        counts = await store.counters(conn, settings.kafka_group_id)
+        stored = await batch_sql.stored_offsets(conn, settings.kafka_group_id, settings.kafka_topic)
+        counts = await batch_sql.counters(conn, settings.kafka_group_id)
     result: dict[str, Any] = {**counts, "partitions": [], "total_lag": None,
                               "status": "UNKNOWN"}
     if not kafka_ok:  # the consumer is reconnecting: leave the broker alone meanwhile

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.config import Settings
-from notification_consumer.store import S
+from notification_consumer.store.batch_sql import S
 from service_kit.kafka import client_options
 
 TIMEOUT_S = 5.0

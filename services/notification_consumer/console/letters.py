@@ -10,8 +10,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from notification_consumer.queries import DEAD_LETTER_COLUMNS
-from notification_consumer.store import S
+from notification_consumer.store.batch_sql import S
+from notification_consumer.store.reads import DEAD_LETTER_COLUMNS
 
 LIST_LIMIT = 200
 BULK_MAX = 1000

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.console.api_client import ApiClient, ApiUnavailable
-from notification_consumer.store import S
+from notification_consumer.store.batch_sql import S
 
 BATCH_SEQ_SPAN = 10_000  # a batch's rows have nearby seq values; bounds the batch lookup
 

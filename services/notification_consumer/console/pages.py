@@ -25,7 +25,7 @@ from notification_consumer.console.web import (
     same_origin,
     set_session_cookie,
 )
-from notification_consumer.queries import list_events
+from notification_consumer.store.reads import list_events
 from payment_events.events import ACCOUNT_ID_PATTERN
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from notification_consumer.console import bulk, letters
+from notification_consumer.console import letters
 from notification_consumer.console.runtime import ConsoleDep
 from notification_consumer.console.web import (
     current,
@@ -17,7 +17,8 @@ from notification_consumer.console.web import (
     render,
     set_session_cookie,
 )
-from notification_consumer.letter_headers import display, stored_headers
+from notification_consumer.dead_letters import bulk
+from notification_consumer.dead_letters.stored import display, stored_headers
 
 router = APIRouter(prefix="/console/dead-letters", include_in_schema=False)
 Text = Annotated[str | None, Query(max_length=200)]

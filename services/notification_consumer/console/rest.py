@@ -8,17 +8,17 @@ from fastapi import APIRouter, Depends, Header, Path
 
 from notification_consumer.console.access import Access
 from notification_consumer.console.api_client import ApiUnavailable
-from notification_consumer.console.bulk import close_audit, open_audit
 from notification_consumer.console.lineage import compose
 from notification_consumer.console.runtime import Console, ConsoleDep
-from notification_consumer.letter_replay import (
+from notification_consumer.dead_letters.bulk import close_audit, open_audit
+from notification_consumer.dead_letters.replay import (
     LetterNotFound,
     LetterNotOurs,
     ReplayInProgress,
     ReplayOutcome,
 )
-from notification_consumer.replay_publisher import ScanInconclusive
-from notification_consumer.schemas import ReplayResult
+from notification_consumer.dead_letters.republish import ScanInconclusive
+from notification_consumer.http.schemas import ReplayResult
 from service_kit.db import is_transient
 from service_kit.errors import PublishFailed
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem

@@ -4,8 +4,7 @@ through `ConsoleDep`."""
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
+from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,10 +14,10 @@ from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.group import GroupView
 from notification_consumer.console.sampler import Sampler
 from notification_consumer.console.sessions import Sessions
-from notification_consumer.letter_replay import LetterReplayer
-from notification_consumer.loop import NotificationConsumer
-from notification_consumer.monitor import LagMonitor
-from notification_consumer.replay_publisher import ReplayPublisher
+from notification_consumer.dead_letters.replay import LetterReplayer
+from notification_consumer.dead_letters.republish import ReplayPublisher
+from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.loop import NotificationConsumer
 from service_kit.app_state import app_state
 
 HERE = Path(__file__).parent
@@ -51,15 +50,3 @@ class Console:
 
 get_console = app_state("console", Console)
 ConsoleDep = Annotated[Console, Depends(get_console)]
-
-
-def install(app: FastAPI, console: Console) -> None:
-    from notification_consumer.console.pages import router as pages
-    from notification_consumer.console.pages_letters import router as letter_pages
-    from notification_consumer.console.rest import router as rest
-
-    app.state.console = console
-    app.include_router(rest)
-    app.include_router(pages)
-    app.include_router(letter_pages)
-    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

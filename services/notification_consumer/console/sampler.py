@@ -12,8 +12,8 @@ from typing import Any
 from notification_consumer.console import consumer_state
 from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.log_ends import LogEnds
-from notification_consumer.loop import NotificationConsumer
-from notification_consumer.monitor import LagMonitor
+from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.loop import NotificationConsumer
 from service_kit.periodic import Periodic
 
 log = logging.getLogger(__name__)

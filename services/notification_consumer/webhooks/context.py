@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Header
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notification_consumer.stream.hub import StreamHub
 from notification_consumer.webhooks.settings import WebhookSettings
-from notification_consumer.webhooks.stream import StreamHub
 from service_kit.app_state import app_state
 from service_kit.auth import ApiKeys, required_scope
 

@@ -14,7 +14,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.store import S
+from notification_consumer.store.batch_sql import S
 
 # Subscriptions are taken in random order and each gives at most `per_sub` rows, so a
 # subscription with a huge backlog cannot crowd out the others.

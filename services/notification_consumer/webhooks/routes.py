@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from notification_consumer import queries
-from notification_consumer.dependencies import Cursor, Limit
-from notification_consumer.schemas import problems as _problems
+from notification_consumer.http.dependencies import Cursor, Limit
+from notification_consumer.http.schemas import problems as _problems
+from notification_consumer.store import reads
 from notification_consumer.webhooks import signing, ssrf, subscriptions
 from notification_consumer.webhooks.context import Ctx, Owner
 from payment_events.events import ACCOUNT_ID_PATTERN
@@ -135,13 +135,13 @@ async def enable(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
             summary="Deliveries, newest first, each with every attempt")
 async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
                      cursor: Cursor = None) -> Deliveries:
-    before = queries.decode_cursor(cursor)
+    before = reads.decode_cursor(cursor)
     _found(await subscriptions.get(ctx.engine, owner, sub_id), "subscription")
     rows = await subscriptions.deliveries(ctx.engine, owner, sub_id, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
     return Deliveries(items=[Delivery.from_row(r) for r in rows],
-                      next_cursor=queries.encode_cursor(rows[-1]["id"]) if more else None)
+                      next_cursor=reads.encode_cursor(rows[-1]["id"]) if more else None)
 
 
 @router.post("/{sub_id}/deliveries/{delivery_id}/redeliver", status_code=202,

@@ -8,7 +8,7 @@ from datetime import UTC
 import httpx
 import orjson
 
-from notification_consumer.schemas import Notification
+from notification_consumer.http.schemas import Notification
 from notification_consumer.webhooks import signing, ssrf
 from notification_consumer.webhooks.outbox import Claimed, Outcome
 

@@ -10,8 +10,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer import queries
-from notification_consumer.store import S
+from notification_consumer.store import reads
+from notification_consumer.store.batch_sql import S
 
 OWNED = "owner_scope IS NOT DISTINCT FROM :owner"
 COLUMNS = """id, owner_scope, account_id, url, description, status, consecutive_failures,
@@ -25,7 +25,7 @@ def _one(row: Any) -> dict[str, Any] | None:
 
 async def create(engine: AsyncEngine, owner: str | None, url: str, account_id: str | None,
                  description: str | None, secret: str) -> dict[str, Any]:
-    async with queries.reading_errors(), engine.begin() as conn:
+    async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             INSERT INTO {S}.webhook_subscriptions (owner_scope, account_id, url, description,
                 secret) VALUES (:owner, :account, :url, :description, :secret)
@@ -35,7 +35,7 @@ async def create(engine: AsyncEngine, owner: str | None, url: str, account_id: s
 
 
 async def list_owned(engine: AsyncEngine, owner: str | None) -> list[dict[str, Any]]:
-    async with queries.reading(engine) as conn:
+    async with reads.reading(engine) as conn:
         rows = (await conn.execute(text(f"""
             SELECT {COLUMNS} FROM {S}.webhook_subscriptions WHERE {OWNED}
             ORDER BY created_at, id LIMIT {MAX_LISTED}"""), {"owner": owner})).all()
@@ -43,7 +43,7 @@ async def list_owned(engine: AsyncEngine, owner: str | None) -> list[dict[str, A
 
 
 async def get(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> dict[str, Any] | None:
-    async with queries.reading(engine) as conn:
+    async with reads.reading(engine) as conn:
         row = (await conn.execute(text(f"""
             SELECT {COLUMNS} FROM {S}.webhook_subscriptions WHERE id = :id AND {OWNED}"""),
             {"id": sub_id, "owner": owner})).first()
@@ -51,7 +51,7 @@ async def get(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> dict[str,
 
 
 async def delete(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> bool:
-    async with queries.reading_errors(), engine.begin() as conn:
+    async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             DELETE FROM {S}.webhook_subscriptions WHERE id = :id AND {OWNED} RETURNING id"""),
             {"id": sub_id, "owner": owner})).first()
@@ -61,7 +61,7 @@ async def delete(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> bool:
 async def rotate_secret(engine: AsyncEngine, owner: str | None, sub_id: UUID, secret: str,
                         grace_s: float) -> dict[str, Any] | None:
     """The current secret becomes the previous one, valid `grace_s` more seconds."""
-    async with queries.reading_errors(), engine.begin() as conn:
+    async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             UPDATE {S}.webhook_subscriptions SET previous_secret = secret, secret = :secret,
                 previous_secret_expires_at = now() + make_interval(secs => :grace)
@@ -71,7 +71,7 @@ async def rotate_secret(engine: AsyncEngine, owner: str | None, sub_id: UUID, se
 
 
 async def enable(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> dict[str, Any] | None:
-    async with queries.reading_errors(), engine.begin() as conn:
+    async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             UPDATE {S}.webhook_subscriptions SET status = 'active', consecutive_failures = 0,
                 disabled_at = NULL, disabled_reason = NULL
@@ -87,7 +87,7 @@ DELIVERY_COLUMNS = """d.id, d.subscription_id, d.notification_id, d.message_id, 
 async def redeliver(engine: AsyncEngine, owner: str | None, sub_id: UUID, delivery_id: int,
                     window_s: float) -> dict[str, Any] | None:
     """Due now, with a fresh retry window; the webhook-id stays (receivers dedup on it)."""
-    async with queries.reading_errors(), engine.begin() as conn:
+    async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             UPDATE {S}.webhook_deliveries d SET state = 'pending', next_attempt_at = now(),
                 expires_at = now() + make_interval(secs => :window)
@@ -104,7 +104,7 @@ async def redeliver(engine: AsyncEngine, owner: str | None, sub_id: UUID, delive
 async def deliveries(engine: AsyncEngine, owner: str | None, sub_id: UUID, limit: int,
                      before: int | None) -> list[dict[str, Any]]:
     """Newest first; each with its attempts (oldest first)."""
-    async with queries.reading(engine) as conn:
+    async with reads.reading(engine) as conn:
         rows = [dict(r._mapping) for r in (await conn.execute(text(f"""
             SELECT {DELIVERY_COLUMNS} FROM {S}.webhook_deliveries d
             JOIN {S}.webhook_subscriptions s ON s.id = d.subscription_id AND s.{OWNED}
@@ -125,7 +125,7 @@ async def deliveries(engine: AsyncEngine, owner: str | None, sub_id: UUID, limit
 
 async def disabled_subscriptions(engine: AsyncEngine) -> list[dict[str, Any]]:
     """For the operator console: every disabled subscription (any owner), newest first."""
-    async with queries.reading(engine) as conn:
+    async with reads.reading(engine) as conn:
         rows = (await conn.execute(text(f"""
             SELECT {COLUMNS} FROM {S}.webhook_subscriptions WHERE status = 'disabled'
             ORDER BY disabled_at DESC NULLS LAST LIMIT {MAX_LISTED}"""))).all()

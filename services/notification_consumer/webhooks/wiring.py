@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from notification_consumer.webhooks import history, routes, stream_routes
+from notification_consumer.stream import routes as stream_routes
+from notification_consumer.stream.hub import StreamHub
+from notification_consumer.webhooks import history, routes
 from notification_consumer.webhooks.context import WebhookContext
 from notification_consumer.webhooks.settings import WebhookSettings
-from notification_consumer.webhooks.stream import StreamHub
 from notification_consumer.webhooks.worker import DeliveryWorker
 from service_kit.auth import ApiKeys
 from service_kit.db import make_engine

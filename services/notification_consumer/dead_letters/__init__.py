@@ -1,0 +1,1 @@
+"""Records that cannot be processed: the DLQ wire format, the writer, replay and bulk replay."""

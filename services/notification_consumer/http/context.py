@@ -1,0 +1,23 @@
+"""What a request handler needs, built once by the app's lifespan (the composition root)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer.config import Settings
+from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.loop import NotificationConsumer
+from service_kit.app_state import app_state
+from service_kit.auth import ApiKeys
+
+
+@dataclass(frozen=True)
+class ConsumerContext:
+    settings: Settings
+    engine: AsyncEngine
+    consumer: NotificationConsumer
+    monitor: LagMonitor
+    api_keys: ApiKeys
+
+
+get_context = app_state("context", ConsumerContext)

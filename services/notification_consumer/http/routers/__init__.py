@@ -1,0 +1,1 @@
+"""One REST router per resource."""

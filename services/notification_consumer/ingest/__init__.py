@@ -1,0 +1,1 @@
+"""Kafka in: the group link, the batch loop, planning (pure), isolation, ownership, offsets."""

@@ -1,0 +1,96 @@
+"""Samples log-end and stored offsets for every partition: feeds the lag window, the
+per-partition gauges (owned partitions only) and /stats. `snapshot()` is a pure read."""
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notification_consumer import metrics
+from notification_consumer.config import Settings
+from notification_consumer.ingest.lag import LagWindow, group_status
+from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.store import batch_sql
+from service_kit.periodic import Periodic
+
+log = logging.getLogger(__name__)
+
+
+class LagMonitor:
+    def __init__(self, settings: Settings, engine: AsyncEngine, consumer: NotificationConsumer):
+        self.settings = settings
+        self.engine = engine
+        self.consumer = consumer
+        self.window = LagWindow(settings.lag_window_samples)
+        self._labelled: set[int] = set()
+        self._sampling = Periodic("lag-monitor", settings.lag_sample_interval_s, self.sample,
+                                  _sample_failed)
+
+    def start(self) -> None:
+        self._sampling.start()
+
+    async def stop(self) -> None:
+        await self._sampling.stop()
+
+    async def sample(self) -> None:
+        """Record one observation and set the gauges: the only writer of monitoring state."""
+        health = self.consumer.health()
+        metrics.READY.set(1 if health.connected and health.degraded is None else 0)
+        snap = await self.snapshot()
+        now = time.time()
+        owned = set(health.assigned)
+        for p in snap["partitions"]:
+            self.window.add(p["partition"], p["committed_offset"], p["log_end_offset"], now)
+        metrics.forget_partitions(self._labelled - owned)
+        self._labelled = set()
+        for p in snap["partitions"]:
+            partition = p["partition"]
+            if partition not in owned:
+                continue
+            label = str(partition)
+            metrics.LAG.labels(label).set(p["lag"])
+            metrics.LAG_SECONDS.labels(label).set(self.window.lag_seconds(partition, now))
+            since = health.since_commit.get(partition)
+            if since is not None:
+                metrics.SINCE_COMMIT.labels(label).set(since)
+            self._labelled.add(partition)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Counters, stored offsets, log ends and the window's verdicts; changes nothing."""
+        async with self.engine.connect() as conn:
+            stored = await batch_sql.stored_offsets(conn, self.settings.kafka_group_id,
+                                                self.settings.kafka_topic)
+            counts = await batch_sql.counters(conn, self.settings.kafka_group_id)
+        result: dict[str, Any] = {
+            "group_id": self.settings.kafka_group_id,
+            "topic": self.settings.kafka_topic,
+            **counts,
+        }
+        try:
+            ends = await self.consumer.link.end_offsets(self.settings.kafka_topic)
+        except Exception as exc:  # noqa: BLE001 - report what we know
+            result.update(lag=None, total_lag=None, partitions=[], status="UNKNOWN",
+                          kafka_error=f"{type(exc).__name__}: {exc}"[:200])
+            return result
+        now = time.time()
+        partitions: list[dict[str, Any]] = []
+        for partition, end in sorted(ends.items()):
+            committed = stored.get(partition)
+            lag = max(0, end - (committed or 0))
+            status = self.window.status(partition) if lag else "OK"
+            partitions.append({"partition": partition, "committed_offset": committed,
+                               "log_end_offset": end, "lag": lag,
+                               "lag_seconds": round(self.window.lag_seconds(partition, now), 3),
+                               "status": status})
+        result.update(
+            lag={str(p["partition"]): p["lag"] for p in partitions},
+            total_lag=sum(p["lag"] for p in partitions),
+            partitions=partitions,
+            status=group_status([p["status"] for p in partitions]),
+        )
+        return result
+
+
+def _sample_failed(exc: Exception) -> None:
+    log.debug("lag sample failed", extra={"error": repr(exc)})  # only a gap in the window

@@ -1,0 +1,1 @@
+"""PostgreSQL: the write path (COPY, offsets, fence) and the reads behind REST."""

@@ -1,0 +1,1 @@
+"""The live notification stream: Server-Sent Events, resumable with Last-Event-ID."""

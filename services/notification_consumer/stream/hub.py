@@ -1,0 +1,135 @@
+"""The live stream's engine: the committed horizon, the bounded set of clients, and the
+response that drops a client who stops reading.
+
+Why a horizon: notification ids are drawn when a batch inserts, but batches (several consumer
+replicas) can commit out of id order, so "every id after my cursor" could skip a row that
+commits late. Writers hold an advisory lock shared from before their ids are drawn until they
+commit (trigger in migration 0003); taking it exclusively for an instant and reading max(id)
+gives an id at or below which every notification is committed or never will be.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.responses import StreamingResponse
+from starlette.types import Send
+
+from notification_consumer.store.batch_sql import S
+from notification_consumer.webhooks import metrics
+from notification_consumer.webhooks.settings import WebhookSettings
+
+log = logging.getLogger(__name__)
+STREAM_FENCE_LOCK = 7_245_015  # the same value as in migration 0003
+
+
+class TooManyStreams(Exception):
+    pass
+
+
+class StreamHub:
+    """One poller per process, however many clients: it moves the horizon forward while
+    anyone is listening and wakes the clients' loops."""
+
+    def __init__(self, settings: WebhookSettings, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.horizon = 0
+        self.clients = 0
+        self.closed = False
+        self._changed = asyncio.Condition()
+        self._someone = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._poll(), name="stream-horizon")
+
+    async def stop(self) -> None:
+        self.closed = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def fence(self) -> int:
+        """The committed horizon, now."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+            await conn.execute(text(f"SELECT pg_advisory_xact_lock({STREAM_FENCE_LOCK})"))
+            horizon = (await conn.execute(text(
+                f"SELECT COALESCE(max(id), 0) FROM {S}.notifications"))).scalar_one()
+        return int(horizon)
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[None]:
+        if self.clients >= self.settings.stream_max_clients:
+            raise TooManyStreams
+        self.clients += 1
+        metrics.STREAM_CLIENTS.set(self.clients)
+        self._someone.set()
+        try:
+            yield
+        finally:
+            self.clients -= 1
+            metrics.STREAM_CLIENTS.set(self.clients)
+
+    async def wait_beyond(self, cursor: int, timeout: float) -> bool:
+        """True once the horizon passes `cursor`; False after `timeout` or on close."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.horizon > cursor or self.closed)
+        return self.horizon > cursor and not self.closed
+
+    async def _poll(self) -> None:
+        while True:
+            if self.clients == 0:
+                self._someone.clear()
+                await self._someone.wait()
+            try:
+                horizon = await self.fence()
+            except Exception as exc:  # noqa: BLE001 - clients keep heartbeating meanwhile
+                log.warning("stream horizon not refreshed", extra={"error": repr(exc)})
+                horizon = self.horizon
+            if horizon > self.horizon:
+                self.horizon = horizon
+                async with self._changed:
+                    self._changed.notify_all()
+            await asyncio.sleep(self.settings.stream_poll_interval_s)
+
+
+class EventStreamResponse(StreamingResponse):
+    """Server-Sent Events where each write must be taken by the client within
+    `send_timeout_s`: a client that stops reading is disconnected, so what waits for it is
+    one event and the socket's buffers, never an unbounded queue."""
+
+    def __init__(self, content: AsyncIterator[str], send_timeout_s: float) -> None:
+        super().__init__(content, media_type="text/event-stream", headers={
+            "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.send_timeout_s = send_timeout_s
+
+    async def stream_response(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self.raw_headers})
+        try:
+            async for chunk in self.body_iterator:
+                data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+                try:
+                    async with asyncio.timeout(self.send_timeout_s):
+                        await send({"type": "http.response.body", "body": data,
+                                    "more_body": True})
+                except TimeoutError:
+                    # Returning with the response unfinished makes the server close the
+                    # connection (it logs that once); the client reconnects with Last-Event-ID.
+                    metrics.STREAM_DROPPED.inc()
+                    log.info("slow stream client dropped")
+                    return
+        finally:
+            close = getattr(self.body_iterator, "aclose", None)
+            if close is not None:
+                await close()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,0 +1,1 @@
+"""HTTP in and out: the payments routes and their request and response models."""

@@ -1,0 +1,1 @@
+"""The request row (idempotency + outbox), the publish after commit, the relay, expiry."""

@@ -1,0 +1,55 @@
+"""Marks published rows in batches, off the request path.
+
+Losing a mark (crash, database blip) only means the relay publishes that event again later;
+the consumer's dedup by event id absorbs it. So the queue may drop, but never blocks a request.
+"""
+
+import asyncio
+import contextlib
+import logging
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from transaction_api.outbox.requests import mark_published
+
+log = logging.getLogger(__name__)
+
+
+class PublishedMarker:
+    def __init__(self, engine: AsyncEngine, max_batch: int = 1000, max_queue: int = 100_000):
+        self._engine = engine
+        self._queue: asyncio.Queue[UUID] = asyncio.Queue(max_queue)
+        self._max_batch = max_batch
+        self._task: asyncio.Task[None] | None = None
+
+    def mark(self, event_id: UUID) -> None:
+        with contextlib.suppress(asyncio.QueueFull):  # the relay publishes it again
+            self._queue.put_nowait(event_id)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="published-marker")
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            await self._flush(batch)
+
+    async def _flush(self, batch: list[UUID]) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await asyncio.wait_for(mark_published(conn, batch), 10)
+        except Exception as exc:  # noqa: BLE001 - see module docstring
+            log.warning("could not mark events published", extra={"count": len(batch),
+                                                                  "error": repr(exc)})
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        pending = []
+        while not self._queue.empty():
+            pending.append(self._queue.get_nowait())
+        if pending:
+            await self._flush(pending)

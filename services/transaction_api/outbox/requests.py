@@ -1,0 +1,119 @@
+"""The payment-request store: one row is the idempotency record and the outbox entry.
+
+asyncpg and SQLAlchemy errors become our own (service_kit.errors) here and nowhere else.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from uuid import UUID
+
+import asyncpg
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from payment_events.codec import KafkaRecord
+from payment_events.events import PaymentAccepted
+from service_kit.db import StatementPool, is_transient
+from service_kit.errors import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    TransientStoreError,
+)
+from transaction_api.outbox.group_commit import GroupCommitter
+from transaction_api.ports import PaymentView, StoredRequest
+
+T = "transaction_api.payment_requests"
+
+# Hot path: plain asyncpg statements, each its own implicit transaction (one round trip).
+_INSERT = f"""
+    INSERT INTO {T} (event_id, scope, idempotency_key, request_hash, payer_id, payee_id,
+                     amount, currency, description, event_key, event_value, event_headers,
+                     created_at, next_attempt_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
+    ON CONFLICT (scope, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING event_id
+"""
+_BY_KEY = f"""
+    SELECT event_id, request_hash, created_at, published_at IS NOT NULL AS published
+    FROM {T} WHERE scope = $1 AND idempotency_key = $2
+"""
+_BY_ID = f"""
+    SELECT event_id, scope, payer_id, payee_id, amount, currency, description, created_at,
+           published_at, publish_attempts FROM {T} WHERE event_id = $1
+"""
+
+
+@asynccontextmanager
+async def store_errors() -> AsyncIterator[None]:
+    """Database errors worth a retry become TransientStoreError; a lock wait past the
+    pool's lock_timeout on the idempotency index is a twin still in flight."""
+    try:
+        yield
+    except asyncpg.exceptions.LockNotAvailableError as exc:
+        raise IdempotencyKeyInFlight() from exc
+    except (TransientStoreError, IdempotencyKeyReused):
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise TransientStoreError(repr(exc)) from exc
+        raise
+
+
+class PostgresRequestStore:
+    """RequestStore (ports.py) on PostgreSQL."""
+
+    def __init__(self, pool: StatementPool, mark: Callable[[UUID], None],
+                 relay_grace: timedelta, committer: GroupCommitter | None = None) -> None:
+        self._pool = pool
+        self._committer = committer
+        self._mark = mark  # PublishedMarker.mark: batched, off the request path
+        # The relay leaves a new row alone this long: the request path is publishing it.
+        self._relay_grace = relay_grace
+
+    async def record(self, *, scope: str, idempotency_key: str | None, request_hash: str,
+                     event: PaymentAccepted, record: KafkaRecord) -> StoredRequest:
+        """A concurrent twin blocks on the unique index until the first insert commits, then
+        finds that row: every caller gets the first request's event id, one row exists."""
+        headers = orjson.dumps([[k, v.decode()] for k, v in record.headers]).decode()
+        values = (event.event_id, scope, idempotency_key, request_hash, event.payer_id,
+                  event.payee_id, event.amount, event.currency, event.description, record.key,
+                  record.value, headers, event.occurred_at,
+                  event.occurred_at + self._relay_grace)
+        async with store_errors():
+            for _ in range(3):  # the twin's key may expire between the two statements: retry
+                if await self._insert(values):
+                    return StoredRequest(event.event_id, event.occurred_at, False, False)
+                async with self._pool.acquire() as conn:
+                    row = await conn.fetchrow(_BY_KEY, scope, idempotency_key)
+                if row is not None:
+                    break
+            else:
+                raise TransientStoreError("idempotency record vanished three times; retry")
+        if row["request_hash"] != request_hash:
+            raise IdempotencyKeyReused()
+        return StoredRequest(row["event_id"], row["created_at"], row["published"], True)
+
+    async def _insert(self, values: tuple[object, ...]) -> bool:
+        if self._committer is not None:
+            return await self._committer.insert(values)
+        async with self._pool.acquire() as conn:
+            return await conn.fetchval(_INSERT, *values) is not None
+
+    async def get(self, event_id: UUID) -> PaymentView | None:
+        async with store_errors(), self._pool.acquire() as conn:
+            row = await conn.fetchrow(_BY_ID, event_id)
+        return PaymentView(**dict(row)) if row is not None else None
+
+    def mark_published(self, event_id: UUID) -> None:
+        self._mark(event_id)
+
+
+async def mark_published(conn: AsyncConnection, event_ids: list[UUID]) -> None:
+    await conn.execute(
+        text(f"UPDATE {T} SET published_at = now() WHERE event_id = ANY(:ids) "
+             "AND published_at IS NULL"),
+        {"ids": event_ids},
+    )
+
