@@ -1,10 +1,11 @@
-"""`notification-consumer [serve|migrate|create-topics|replay]`, configured by environment.
+"""`notification-consumer [serve|migrate|create-topics|reset-offsets]`, configured by environment.
 
-  serve          the consumer loop and its REST API (default); SIGTERM = graceful stop
+  serve          the consumer (default); SIGTERM = graceful stop. --roles picks the parts:
+                 ingest,http,webhooks,console (all by default, or CONSUMER_ROLES)
   migrate        apply this service's database migrations
   create-topics  create the main and dead-letter topics if missing
-  replay         reset the group to the beginning (or --to-time ISO-8601) to reprocess;
-                 never past the stored position unless --forward
+  reset-offsets  reset the group to the beginning (or --to-time ISO-8601) to reprocess;
+                 never past the stored position unless --forward (`replay` is an alias)
 """
 
 import argparse
@@ -15,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from notification_consumer.app import create_app
-from notification_consumer.config import SCHEMA, Settings
+from notification_consumer.config import SCHEMA, Settings, parse_roles
 from notification_consumer.ingest.reset_offsets import ReplayRefused, reset_offsets
 from service_kit.cli import run_command
 
@@ -27,15 +28,26 @@ def main() -> None:
     run_command("notification-consumer", __doc__, Settings, app=create_app,
                 migrations=MIGRATIONS, schema=SCHEMA,
                 topics=lambda settings: [settings.kafka_topic, settings.kafka_dlq_topic],
-                more={"replay": _replay}, options=_replay_options)
+                more={"reset-offsets": _reset_offsets, "replay": _reset_offsets},
+                options=_options, adjust=_roles)
 
 
-def _replay_options(parser: argparse.ArgumentParser) -> None:
+def _roles(args: argparse.Namespace, settings: Settings) -> Settings:
+    if args.roles is None:
+        return settings
+    parse_roles(args.roles)  # a clear error for an unknown role
+    return settings.model_copy(update={"consumer_roles": args.roles})
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--roles", default=None,
+                        help="serve: what this process runs, a comma-separated subset of "
+                             "ingest,http,webhooks,console (default: CONSUMER_ROLES, or all)")
     parser.add_argument("--to-time", type=_aware_time, default=None,
-                        help="replay: start from the first offset at or after this time "
+                        help="reset-offsets: start from the first offset at or after this time "
                              "(ISO 8601 with a UTC offset); default: the beginning")
     parser.add_argument("--forward", action="store_true",
-                        help="replay: allow moving a partition past its stored position "
+                        help="reset-offsets: allow moving a partition past its stored position "
                              "(skips records that were never processed)")
 
 
@@ -47,7 +59,7 @@ def _aware_time(value: str) -> datetime:
     return when
 
 
-def _replay(args: argparse.Namespace, settings: Settings) -> None:
+def _reset_offsets(args: argparse.Namespace, settings: Settings) -> None:
     try:
         offsets = asyncio.run(reset_offsets(settings, args.to_time, args.forward))
     except ReplayRefused as exc:

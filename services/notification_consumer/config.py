@@ -1,13 +1,30 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.settings import CommonSettings
 
 SCHEMA = "notification_consumer"
+ROLES = ("ingest", "http", "webhooks", "console")
+
+
+def parse_roles(value: str) -> frozenset[str]:
+    """`ingest,http` -> the roles; unknown or none at all is an error that names them."""
+    roles = frozenset(r.strip() for r in value.split(",") if r.strip())
+    unknown = roles - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"roles must be a comma-separated subset of {','.join(ROLES)}; "
+                         f"got {value!r}")
+    return roles
 
 
 class Settings(WebhookSettings, CommonSettings):
     port: int = 8001
+    consumer_roles: str = Field(
+        default=",".join(ROLES),
+        description="What this process runs: `ingest` (the Kafka loop, lag monitor and "
+                    "background reconciliation), `http` (REST, webhook subscriptions, "
+                    "streams), `webhooks` (the delivery worker), `console`. "
+                    "`serve --roles` overrides it.")
     kafka_group_id: str = "transaction-consumers"
     kafka_dlq_topic: str = "events.transactions.dlq"
     # Static membership: one stable id per replica; a restart within the session timeout
@@ -45,3 +62,12 @@ class Settings(WebhookSettings, CommonSettings):
     reconcile_timeout_s: float = Field(default=30.0, gt=0, le=600)
     console_sample_interval_s: float = Field(default=5.0, gt=0, le=60)
     replay_rate_per_s: float = Field(default=20.0, gt=0, le=1000)
+
+    @field_validator("consumer_roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        return ",".join(r for r in ROLES if r in parse_roles(value))
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return parse_roles(self.consumer_roles)

@@ -23,10 +23,11 @@ def run_command(name: str, doc: str | None, settings: Callable[[], S], *,
                 app: Callable[[S], FastAPI], migrations: Path, schema: str,
                 topics: Callable[[S], list[str]],
                 more: Mapping[str, Callable[[argparse.Namespace, S], None]] | None = None,
-                options: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+                options: Callable[[argparse.ArgumentParser], None] | None = None,
+                adjust: Callable[[argparse.Namespace, S], S] | None = None) -> None:
     """`name` is the script's and the logs'; `more` maps a service's own commands to what
-    runs them, `options` adds their arguments. Settings are read after parsing, so `--help`
-    works without any environment."""
+    runs them, `options` adds their arguments, `adjust` lets arguments override settings.
+    Settings are read after parsing, so `--help` works without any environment."""
     commands: dict[str, Callable[[argparse.Namespace, S], None]] = {
         "serve": lambda args, config: serve(app(config), config.host, config.port),
         "migrate": lambda args, config: upgrade(migrations, config.database_url, schema),
@@ -41,5 +42,10 @@ def run_command(name: str, doc: str | None, settings: Callable[[], S], *,
         options(parser)
     args = parser.parse_args()
     config = settings()
+    if adjust is not None:
+        try:
+            config = adjust(args, config)
+        except ValueError as exc:
+            parser.error(str(exc))
     configure_logging(name, config.log_level)
     commands[args.command](args, config)

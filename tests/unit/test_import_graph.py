@@ -32,7 +32,7 @@ def _imports(path: Path, module: str, known: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             base = node.module
             if node.level:
-                base = ".".join(module.split(".")[: -node.level] + [node.module])
+                base = ".".join([*module.split(".")[:-node.level], node.module])
             names = [f"{base}.{a.name}" for a in node.names] + [base]
         for name in names:
             while name and name not in known:

@@ -10,10 +10,10 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from notification_consumer.console.log_ends import LogEnds
 from notification_consumer.ingest.lag import group_status
 from notification_consumer.ingest.lag_monitor import LagMonitor
-from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.log_ends import LogEnds
+from notification_consumer.ingest.view import IngestView
 from notification_consumer.store import batch_sql
 
 E2E_HISTOGRAM = "consumer_end_to_end_latency_seconds"
@@ -41,23 +41,12 @@ def histogram_buckets(name: str = E2E_HISTOGRAM) -> list[tuple[float, float]]:
     return sorted(buckets.items())
 
 
-def health(consumer: NotificationConsumer) -> dict[str, Any]:
-    state = consumer.health()
+def health(ingest: IngestView) -> dict[str, Any]:
+    state = ingest.health()
     return {"connected": state.connected, "degraded": state.degraded,
             "ready": state.connected and state.degraded is None,
             "assigned_partitions": list(state.assigned),
             "seconds_since_fetch": round(state.seconds_since_fetch, 3)}
-
-
-def membership(consumer: NotificationConsumer) -> dict[str, Any]:
-    """This replica's own view of the group: the member id and generation its partition
-    claims carry (DescribeGroups does not report the generation)."""
-    fence = consumer.ownership.fence
-    return {
-        "member_id": fence.member_id or None,
-        "generation": fence.generation if fence.generation >= 0 else None,
-        "group_instance_id": consumer.settings.kafka_group_instance_id or None,
-    }
 
 
 async def lag_snapshot(monitor: LagMonitor, ends: LogEnds,

@@ -181,6 +181,6 @@ async def consumers(request: Request, console: ConsoleDep) -> Response:
     if open_session(request, console)[0] is None:
         return login_redirect()
     group = await console.group.describe()
-    me = consumer_state.membership(console.consumer)
+    me = console.ingest.membership()
     return _page(request, console, "consumers.html", g=group, me=me,
-                 health=consumer_state.health(console.consumer))
+                 health=consumer_state.health(console.ingest))

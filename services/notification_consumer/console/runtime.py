@@ -17,7 +17,7 @@ from notification_consumer.console.sessions import Sessions
 from notification_consumer.dead_letters.replay import LetterReplayer
 from notification_consumer.dead_letters.republish import ReplayPublisher
 from notification_consumer.ingest.lag_monitor import LagMonitor
-from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.view import IngestView
 from service_kit.app_state import app_state
 
 HERE = Path(__file__).parent
@@ -25,7 +25,7 @@ TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 
 
 class Console:
-    def __init__(self, settings: Settings, engine: AsyncEngine, consumer: NotificationConsumer,
+    def __init__(self, settings: Settings, engine: AsyncEngine, ingest: IngestView,
                  monitor: LagMonitor) -> None:
         self.settings = settings
         self.engine = engine
@@ -34,9 +34,9 @@ class Console:
         self.api = ApiClient(settings.api_url)
         self.publisher = ReplayPublisher(settings)
         self.replayer = LetterReplayer(settings, engine, self.publisher)
-        self.sampler = Sampler(consumer, monitor, self.api, settings.console_sample_interval_s)
+        self.sampler = Sampler(ingest, monitor, self.api, settings.console_sample_interval_s)
         self.group = GroupView(settings, engine)
-        self.consumer = consumer
+        self.ingest = ingest
 
     def start(self) -> None:
         self.sampler.start()

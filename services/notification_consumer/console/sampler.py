@@ -11,9 +11,9 @@ from typing import Any
 
 from notification_consumer.console import consumer_state
 from notification_consumer.console.api_client import ApiClient
-from notification_consumer.console.log_ends import LogEnds
 from notification_consumer.ingest.lag_monitor import LagMonitor
-from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.log_ends import LogEnds
+from notification_consumer.ingest.view import IngestView
 from service_kit.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,10 @@ class Sample:
 
 
 class Sampler:
-    def __init__(self, consumer: NotificationConsumer, monitor: LagMonitor, api: ApiClient,
+    def __init__(self, ingest: IngestView, monitor: LagMonitor, api: ApiClient,
                  interval_s: float) -> None:
         self.ends = LogEnds(monitor.settings)
-        self.consumer = consumer
+        self.ingest = ingest
         self.monitor = monitor
         self.api = api
         self.interval_s = interval_s
@@ -64,7 +64,7 @@ class Sampler:
     async def take(self) -> Sample:
         api = asyncio.create_task(self.api.overview())
         error = None
-        health = consumer_state.health(self.consumer)
+        health = consumer_state.health(self.ingest)
         try:
             snap = await consumer_state.lag_snapshot(self.monitor, self.ends,
                                                      kafka_ok=health["connected"])

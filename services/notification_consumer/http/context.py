@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.config import Settings
 from notification_consumer.ingest.lag_monitor import LagMonitor
-from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.view import IngestView
 from service_kit.app_state import app_state
 from service_kit.auth import ApiKeys
 
@@ -15,7 +15,7 @@ from service_kit.auth import ApiKeys
 class ConsumerContext:
     settings: Settings
     engine: AsyncEngine
-    consumer: NotificationConsumer
+    ingest: IngestView
     monitor: LagMonitor
     api_keys: ApiKeys
 

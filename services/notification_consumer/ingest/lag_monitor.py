@@ -3,6 +3,7 @@ per-partition gauges (owned partitions only) and /stats. `snapshot()` is a pure 
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_consumer import metrics
 from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow, group_status
-from notification_consumer.ingest.loop import NotificationConsumer
+from notification_consumer.ingest.view import IngestView
 from notification_consumer.store import batch_sql
 from service_kit.periodic import Periodic
 
@@ -18,10 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class LagMonitor:
-    def __init__(self, settings: Settings, engine: AsyncEngine, consumer: NotificationConsumer):
+    def __init__(self, settings: Settings, engine: AsyncEngine, ingest: IngestView,
+                 log_ends: Callable[[], Awaitable[dict[int, int]]]) -> None:
         self.settings = settings
         self.engine = engine
-        self.consumer = consumer
+        self.ingest = ingest
+        self.log_ends = log_ends
         self.window = LagWindow(settings.lag_window_samples)
         self._labelled: set[int] = set()
         self._sampling = Periodic("lag-monitor", settings.lag_sample_interval_s, self.sample,
@@ -35,7 +38,7 @@ class LagMonitor:
 
     async def sample(self) -> None:
         """Record one observation and set the gauges: the only writer of monitoring state."""
-        health = self.consumer.health()
+        health = self.ingest.health()
         metrics.READY.set(1 if health.connected and health.degraded is None else 0)
         snap = await self.snapshot()
         now = time.time()
@@ -68,7 +71,7 @@ class LagMonitor:
             **counts,
         }
         try:
-            ends = await self.consumer.link.end_offsets(self.settings.kafka_topic)
+            ends = await self.log_ends()
         except Exception as exc:  # noqa: BLE001 - report what we know
             result.update(lag=None, total_lag=None, partitions=[], status="UNKNOWN",
                           kafka_error=f"{type(exc).__name__}: {exc}"[:200])

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
@@ -96,6 +97,14 @@ class NotificationConsumer:
         self.connected = False
         await self.offsets.stop()
         await self.link.stop()
+
+    def membership(self) -> dict[str, Any]:
+        """This member's own view of the group: the member id and generation its partition
+        claims carry (DescribeGroups does not report the generation)."""
+        fence = self.ownership.fence
+        return {"member_id": fence.member_id or None,
+                "generation": fence.generation if fence.generation >= 0 else None,
+                "group_instance_id": self.settings.kafka_group_instance_id or None}
 
     def health(self) -> Health:
         return self.state.snapshot(self.connected,

@@ -1,4 +1,5 @@
-"""Builds the webhook worker, the stream hub and their routes for the consumer's app."""
+"""Builds the webhook worker (the `webhooks` role) and the subscription and stream routes
+(the `http` role) for the consumer's app."""
 
 import logging
 from datetime import timedelta
@@ -24,7 +25,8 @@ class Webhooks:
     """Its own small connection pool, so deliveries and streams never take the consumer's."""
 
     def __init__(self, settings: WebhookSettings, common: CommonSettings,
-                 api_keys: ApiKeys) -> None:
+                 api_keys: ApiKeys, *, send: bool = True, serve: bool = True) -> None:
+        self.send, self.serve = send, serve
         self.engine = make_engine(common)
         self.worker = DeliveryWorker(settings, self.engine, common.database_url)
         self.hub = StreamHub(settings, self.engine)
@@ -38,14 +40,17 @@ class Webhooks:
                                prune, _pruning_failed, first_at_once=True)
 
     def install(self, app: FastAPI) -> None:
-        app.state.webhooks = self.context
-        app.include_router(routes.router)
-        app.include_router(stream_routes.router)
+        if self.serve:
+            app.state.webhooks = self.context
+            app.include_router(routes.router)
+            app.include_router(stream_routes.router)
 
     def start(self) -> None:
-        self.worker.start()
-        self.hub.start()
-        self.pruner.start()
+        if self.send:
+            self.worker.start()
+            self.pruner.start()
+        if self.serve:
+            self.hub.start()
 
     async def stop(self) -> None:
         await stop_in_order([("webhook history", self.pruner.stop), ("streams", self.hub.stop),

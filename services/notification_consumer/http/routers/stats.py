@@ -14,4 +14,4 @@ router = APIRouter(tags=["operations"])
 async def stats(ctx: Context, caller: CallerDep) -> Stats:
     async with reading_errors():
         snapshot = await ctx.monitor.snapshot()
-    return Stats(**snapshot, consumer=ctx.consumer.health().as_dict())
+    return Stats(**snapshot, consumer=ctx.ingest.health().as_dict())

@@ -1,6 +1,7 @@
-"""Log-end offsets of the main topic through the console's own Kafka client.
+"""Log-end offsets of the main topic through a Kafka client of its own (console, or REST
+without the ingest role).
 
-The console never borrows the consumer's client: a sampling call cancelled by its timeout
+It never borrows the ingest loop's client: a sampling call cancelled by its timeout
 (a broker restart) must not disturb the client that fetches and commits.
 """
 
@@ -46,7 +47,7 @@ class LogEnds:
     async def _read(self) -> dict[int, int]:
         if self._client is None:
             client = AIOKafkaConsumer(**client_options(self.settings), enable_auto_commit=False,
-                                      client_id="console-lag")
+                                      client_id="log-ends")
             try:
                 await client.start()
             except BaseException:
