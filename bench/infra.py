@@ -68,7 +68,7 @@ def run_sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
 def truncate_consumer(url: str) -> None:
     run_sql(url, "TRUNCATE notification_consumer.processed_events, "
                  "notification_consumer.notifications, notification_consumer.consumer_offsets,"
-                 " notification_consumer.consumer_counters, notification_consumer.dead_letters.wire"
+                 " notification_consumer.consumer_counters, notification_consumer.dead_letters"
                  " CASCADE")  # dead-letter replays and webhook deliveries hang off these
 
 

@@ -17,7 +17,6 @@ from notification_consumer.console.mount import install
 from notification_consumer.console.runtime import Console
 from notification_consumer.http.asyncapi_route import router as asyncapi_router
 from notification_consumer.http.context import ConsumerContext
-from notification_consumer.http.errors import install_error_handlers
 from notification_consumer.http.routes import router
 from notification_consumer.ingest.kafka_link import AioKafkaLink
 from notification_consumer.ingest.lag_monitor import LagMonitor
@@ -54,7 +53,7 @@ def create_app(settings: Settings, *,
     checks: dict[str, Callable[[], Awaitable[tuple[bool, str]]]] = {
         "database": database_check(engine)}
     routers: list[APIRouter] = []
-    extras: list[Callable[[FastAPI], None]] = [install_error_handlers]
+    extras: list[Callable[[FastAPI], None]] = []
 
     ingest: IngestView = IngestElsewhere()
     if "ingest" in roles:

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.money import canonical_amount
 from service_kit.db import is_transient
-from service_kit.errors import TransientStoreError
-from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+from service_kit.errors import NotFound, TransientStoreError
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 from transaction_api.accept import Caller
 from transaction_api.context import IDEMPOTENCY_KEY, CallerDep, Context, Engine
 
@@ -52,7 +52,7 @@ def _trace(headers: Any) -> tuple[str | None, str | None]:
 
 def _half(row: dict[str, Any] | None, caller: Caller, keys_enabled: bool) -> dict[str, Any]:
     if row is None or (keys_enabled and row["scope"] != caller.scope):
-        raise Problem(404, "no such payment for this key")
+        raise NotFound("no such payment for this key")
     traceparent, trace_id = _trace(row["event_headers"])
     return {
         "event_id": str(row["event_id"]), "payer_id": row["payer_id"],

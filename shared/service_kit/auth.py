@@ -5,7 +5,7 @@ import hmac
 
 from pydantic import SecretStr
 
-from service_kit.problems import Problem
+from service_kit.errors import Unauthorized
 
 
 class ApiKeys:
@@ -37,8 +37,7 @@ def required_scope(keys: ApiKeys, authorization: str | None) -> str | None:
         return None
     scope = keys.scope_for(authorization)
     if scope is None:
-        raise Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                      field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized
     return scope
 
 

@@ -1,23 +1,13 @@
 """RFC 9457 problem details: every error either service returns is `application/problem+json`."""
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from service_kit.errors import (
-    DependencyUnavailable,
-    IdempotencyKeyInFlight,
-    IdempotencyKeyReused,
-    NotFound,
-    PublishFailed,
-    RequestRejected,
-    ServiceError,
-    TransientStoreError,
-)
+from service_kit.errors import DependencyUnavailable, ServiceError
 from service_kit.responses import JsonResponse
 
 PROBLEM_JSON = "application/problem+json"
@@ -90,31 +80,11 @@ def validation_problem(errors: list[Any], status: int = 422) -> Problem:
     return Problem(status, f"{where}{first['detail']}", field=first["field"], errors=items)
 
 
-RETRY_AFTER_S = 2
-# The one table from our error tree (service_kit.errors) to HTTP. Most specific class first.
-_STATUS: list[tuple[type[ServiceError], int]] = [
-    (NotFound, 404),
-    (IdempotencyKeyInFlight, 409),
-    (IdempotencyKeyReused, 422),
-    (RequestRejected, 422),
-    (DependencyUnavailable, 503),
-]
-_UNAVAILABLE = {
-    TransientStoreError: "the database is unavailable; nothing was recorded, retry later",
-    PublishFailed: "Kafka is unavailable, retry later",
-}
-
-
 def service_problem(exc: ServiceError) -> Problem:
-    """Our error -> the problem document the client sees (and nothing internal in it)."""
-    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
-    if isinstance(exc, DependencyUnavailable):
-        detail = next((text for cls, text in _UNAVAILABLE.items() if isinstance(exc, cls)),
-                      "a dependency is unavailable, retry later")
-        return Problem(503, detail, headers={"Retry-After": str(RETRY_AFTER_S)})
-    if isinstance(exc, RequestRejected):
-        return Problem(status, str(exc), field=exc.field, type_=exc.problem_type)
-    return Problem(500, "internal error")
+    """Our error -> the problem document the client sees: the class says the status, type,
+    field and Retry-After (service_kit.errors); nothing internal is in it."""
+    return Problem(exc.status, exc.detail(), field=exc.field, headers=exc.headers() or None,
+                   type_=exc.problem_type)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -194,18 +164,3 @@ def document_problems(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-ErrorMap = dict[type[Exception], Callable[[Exception], Problem]]
-
-
-def install_error_map(app: FastAPI, mapping: ErrorMap) -> None:
-    """Register one handler per error type: the single place a service turns the errors it
-    raises (a bad cursor, a store outage, ...) into problem documents."""
-    for error_type, to_problem in mapping.items():
-        def handler_for(convert: Callable[[Exception], Problem]) -> Any:
-            async def handler(request: Request, exc: Exception) -> JsonResponse:
-                return problem_response(convert(exc), request.url.path)
-            return handler
-
-        app.add_exception_handler(error_type, handler_for(to_problem))

@@ -184,7 +184,7 @@ async def wait_processed(stack: Stack, prefix: str, accepted: dict[str, str],
     notifications, distinct = (int(x) for x in counts[0].split("|"))
     assert notifications == distinct == 2 * len(expected), (notifications, distinct)
     dead = await asyncio.to_thread(
-        stack.sql, "SELECT count(*) FROM notification_consumer.dead_letters.wire")
+        stack.sql, "SELECT count(*) FROM notification_consumer.dead_letters")
     assert dead == ["0"], f"dead letters: {dead}"
     async with stack.client() as http:
         return int((await stats(http))["duplicates"])

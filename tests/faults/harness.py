@@ -171,7 +171,7 @@ async def assert_exactly_once(url: str, topic: str, group: str, event_ids: set[U
             "SELECT count(*) FROM notification_consumer.notifications n JOIN "
             "notification_consumer.processed_events e USING (event_id) WHERE e.topic = $1", topic)
         dead = await conn.fetchval(
-            "SELECT count(*) FROM notification_consumer.dead_letters.wire "
+            "SELECT count(*) FROM notification_consumer.dead_letters "
             "WHERE topic = $1 AND group_id = $2", topic, group)
         counters = await conn.fetchrow(
             "SELECT processed, duplicates, dead_letters FROM notification_consumer."

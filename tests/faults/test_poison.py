@@ -120,7 +120,7 @@ async def test_poison_is_dead_lettered_once_and_the_partition_moves_on(
                 await asyncio.sleep(0.05)
             letters = await conn.fetch(
                 "SELECT \"offset\", value, key, header_keys, header_values, reason "
-                "FROM notification_consumer.dead_letters.wire WHERE topic = $1", main)
+                "FROM notification_consumer.dead_letters WHERE topic = $1", main)
             stored = await conn.fetchval(
                 "SELECT next_offset FROM notification_consumer.consumer_offsets "
                 "WHERE group_id = $1 AND topic = $2 AND partition = $3", group, main, PARTITION)
@@ -221,7 +221,7 @@ async def test_a_header_key_that_is_not_utf8_is_dead_lettered_between_valid_reco
             main)}
         letters = await conn.fetch(
             "SELECT \"offset\", reason, header_keys, header_values, value, event_id "
-            "FROM notification_consumer.dead_letters.wire WHERE topic = $1", main)
+            "FROM notification_consumer.dead_letters WHERE topic = $1", main)
     assert processed == {before_id, after_id}
     [letter] = letters
     assert letter["offset"] == 1 and letter["reason"] == "invalid_header"

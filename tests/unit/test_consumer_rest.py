@@ -11,8 +11,7 @@ from pydantic import SecretStr
 
 from notification_consumer.app import create_app
 from notification_consumer.config import Settings
-from notification_consumer.http.errors import BadCursor
-from notification_consumer.store.reads import MAX_POSITION, decode_cursor, encode_cursor
+from notification_consumer.store.reads import MAX_POSITION, BadCursor, decode_cursor, encode_cursor
 from service_kit.auth import ApiKeys
 
 CLOSED = "postgresql+asyncpg://nobody@127.0.0.1:1/none"

@@ -7,13 +7,15 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from service_kit.errors import UpstreamUnavailable
+
 log = logging.getLogger(__name__)
 TIMEOUT_S = 2.0
 MAX_METRICS_BYTES = 4_000_000
 
 
-class ApiUnavailable(Exception):
-    pass
+class ApiUnavailable(UpstreamUnavailable):
+    """The API could not be asked (down, refused our key, answered nonsense)."""
 
 
 class ApiClient:

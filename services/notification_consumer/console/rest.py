@@ -7,28 +7,30 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path
 
 from notification_consumer.console.access import Access
-from notification_consumer.console.api_client import ApiUnavailable
 from notification_consumer.console.lineage import compose
 from notification_consumer.console.runtime import Console, ConsoleDep
 from notification_consumer.dead_letters.bulk import close_audit, open_audit
 from notification_consumer.dead_letters.replay import (
-    LetterNotFound,
-    LetterNotOurs,
-    ReplayInProgress,
     ReplayOutcome,
 )
-from notification_consumer.dead_letters.republish import ScanInconclusive
 from notification_consumer.http.schemas import ReplayResult
 from service_kit.db import is_transient
-from service_kit.errors import PublishFailed
-from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+from service_kit.errors import (
+    Forbidden,
+    NotFound,
+    OutcomePending,
+    PublishFailed,
+    ServiceError,
+    TransientStoreError,
+    Unauthorized,
+)
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 
 router = APIRouter()
 
 
-def _unauthorized() -> Problem:
-    return Problem(401, "a valid API key is required (Authorization: Bearer <key>)",
-                   field="Authorization", headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized() -> Unauthorized:
+    return Unauthorized()
 
 
 async def reader(console: ConsoleDep,
@@ -41,7 +43,7 @@ async def reader(console: ConsoleDep,
 
 async def admin(access: Annotated[Access, Depends(reader)]) -> Access:
     if not access.admin:
-        raise Problem(403, "replaying dead letters needs an admin key (ADMIN_API_KEYS)")
+        raise Forbidden("replaying dead letters needs an admin key (ADMIN_API_KEYS)")
     return access
 
 
@@ -58,21 +60,13 @@ async def replay_one(console: Console, letter_id: int, actor: str, reason: str) 
         await close_audit(console.engine, audit_id, int(not outcome.already_replayed),
                           int(outcome.already_replayed), 0)
         return outcome
-    except LetterNotFound as exc:
-        raise Problem(404, f"no dead letter {letter_id}") from exc
-    except LetterNotOurs as exc:
-        raise Problem(409, str(exc), type_="/problems/dead-letter-not-ours") from exc
-    except ReplayInProgress as exc:
-        raise Problem(409, str(exc), type_="/problems/replay-in-progress",
-                      headers={"Retry-After": str(exc.retry_after_s)}) from exc
-    except (PublishFailed, ScanInconclusive) as exc:
-        raise Problem(503, "the replay's outcome is not known yet; it is recorded as pending "
-                      "and a retry will not publish twice", headers={"Retry-After": "60"}) \
-            from exc
+    except PublishFailed as exc:  # recorded as pending before the publish was tried
+        raise OutcomePending(str(exc)) from exc
+    except ServiceError:
+        raise
     except Exception as exc:
         if is_transient(exc):
-            raise Problem(503, "database unavailable, retry later",
-                          headers={"Retry-After": "2"}) from exc
+            raise TransientStoreError(repr(exc)) from exc
         raise
 
 
@@ -98,12 +92,7 @@ async def lineage(console: ConsoleDep, event_id: UUID,
                   access: Annotated[Access, Depends(reader)],
                   authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     key = authorization.partition(" ")[2].strip() if authorization else None
-    try:
-        chain = await compose(console.engine, console.api, event_id, key,
-                              console.keys.enabled)
-    except ApiUnavailable as exc:
-        raise Problem(503, f"the transaction API could not be asked: {exc}",
-                      headers={"Retry-After": "2"}) from exc
+    chain = await compose(console.engine, console.api, event_id, key, console.keys.enabled)
     if chain is None:
-        raise Problem(404, f"no payment {event_id} (for this key)")
+        raise NotFound(f"no payment {event_id} (for this key)")
     return chain

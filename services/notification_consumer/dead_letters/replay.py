@@ -30,6 +30,7 @@ from notification_consumer.config import Settings
 from notification_consumer.dead_letters.republish import ATTEMPT_BOUND_S, Placement, ReplayPublisher
 from notification_consumer.dead_letters.stored import letter_record
 from notification_consumer.store.batch_sql import S
+from service_kit.errors import Conflict, NotFound
 
 REPLAY_LEASE_S = ATTEMPT_BOUND_S + 30.0
 WAIT_FOR_TWIN_S = 5.0
@@ -45,15 +46,20 @@ class ReplayOutcome:
     offset: int
 
 
-class LetterNotFound(LookupError):
-    pass
+class LetterNotFound(NotFound):
+    def __init__(self, letter_id: int) -> None:
+        super().__init__(f"no dead letter {letter_id}")
 
 
-class LetterNotOurs(ValueError):
+class LetterNotOurs(Conflict):
     """The letter came from another topic or group: replaying it here would be wrong."""
 
+    problem_type = "/problems/dead-letter-not-ours"
 
-class ReplayInProgress(Exception):
+
+class ReplayInProgress(Conflict):
+    problem_type = "/problems/replay-in-progress"
+
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(f"a replay of this letter is in progress; retry in {retry_after_s}s")
         self.retry_after_s = retry_after_s

@@ -22,7 +22,7 @@ from aiokafka.structs import TopicPartition
 
 from notification_consumer.config import Settings
 from payment_events.codec import KafkaRecord
-from service_kit.errors import PublishFailed
+from service_kit.errors import OutcomePending, PublishFailed
 from service_kit.kafka import client_options, stop_client
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Placement:
     offset: int
 
 
-class ScanInconclusive(Exception):
+class ScanInconclusive(OutcomePending):
     """The topic could not be read far enough to say whether the replay was published."""
 
 

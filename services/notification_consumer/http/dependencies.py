@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Query
 
 from notification_consumer.http.context import ConsumerContext, get_context
-from notification_consumer.http.errors import MissingKey, NotAdmin
 from payment_events.events import ACCOUNT_ID_PATTERN
+from service_kit.errors import Forbidden, Unauthorized
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +29,14 @@ async def get_caller(
         return Caller(scope=None, admin=True)
     scope = keys.scope_for(authorization)
     if scope is None:
-        raise MissingKey
+        raise Unauthorized
     admin = keys.is_admin(authorization)
     return Caller(scope=None if admin else scope, admin=admin)
 
 
 async def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
     if not caller.admin:
-        raise NotAdmin
+        raise Forbidden
     return caller
 
 

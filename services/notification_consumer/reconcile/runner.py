@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow
 from notification_consumer.reconcile.report import Report, reconcile
-from notification_consumer.reconcile.sources import ApiBuckets, ApiUnavailable
+from notification_consumer.reconcile.sources import ApiBuckets
 from service_kit.auth import ApiKeys, required_scope
 from service_kit.db import is_transient
+from service_kit.errors import ServiceError, TookTooLong, TransientStoreError
 from service_kit.periodic import Periodic
-from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 from service_kit.windows import Instant, parse_window
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,12 @@ async def reconcile_window(request: Request, since: Instant = None, until: Insta
     reconciler: Reconciler = request.app.state.reconciler
     try:
         report = await reconciler.run(start, end)
-    except ApiUnavailable as exc:
-        raise Problem(503, f"the transaction API's side is unavailable: {exc}",
-                      headers={"Retry-After": "5"}) from exc
     except TimeoutError as exc:
-        raise Problem(504, "reconciliation took too long; ask for a shorter window") from exc
+        raise TookTooLong("reconciliation took too long") from exc
+    except ServiceError:
+        raise
     except Exception as exc:
         if is_transient(exc):
-            raise Problem(503, "database unavailable, retry later",
-                          headers={"Retry-After": "2"}) from exc
+            raise TransientStoreError(repr(exc)) from exc
         raise
     return report.as_dict()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from notification_consumer.store.batch_sql import S
 from payment_events.digest import ID_HASH_COLUMN, PAYLOAD_HASH_COLUMN, fold
+from service_kit.errors import UpstreamUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Accepted:
     published_at: datetime | None
 
 
-class ApiUnavailable(Exception):
+class ApiUnavailable(UpstreamUnavailable):
     """The API's side could not be read (down, refused our key, answered nonsense)."""
 
 

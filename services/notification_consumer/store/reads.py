@@ -14,14 +14,19 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notification_consumer.http.errors import BadCursor
 from notification_consumer.ingest.failures import is_transient
 from notification_consumer.store.batch_sql import S
-from service_kit.errors import TransientStoreError
+from service_kit.errors import BadRequest, TransientStoreError
 
 EVENT_COLUMNS = """event_id, payer_id, payee_id, amount, currency, description, occurred_at,
     topic, partition, "offset", trace_id, processed_at, seq"""
 MAX_POSITION = 2**63 - 1  # cursors are bigint positions
+
+
+class BadCursor(BadRequest):
+    """A cursor this API never returned (garbage, out of range)."""
+
+    field = "cursor"
 
 
 def encode_cursor(position: int) -> str:

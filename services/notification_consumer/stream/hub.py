@@ -21,13 +21,15 @@ from starlette.types import Send
 from notification_consumer.store.batch_sql import S
 from notification_consumer.webhooks import metrics
 from notification_consumer.webhooks.settings import WebhookSettings
+from service_kit.errors import DependencyUnavailable
 
 log = logging.getLogger(__name__)
 STREAM_FENCE_LOCK = 7_245_015  # the same value as in migration 0003
 
 
-class TooManyStreams(Exception):
-    pass
+class TooManyStreams(DependencyUnavailable):
+    retry_after_s = 5
+    public_detail = "too many open streams, retry later"
 
 
 class StreamHub:

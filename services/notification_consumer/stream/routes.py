@@ -15,14 +15,18 @@ from fastapi import APIRouter, Header, Query
 from sqlalchemy import text
 
 from notification_consumer.http.dependencies import AccountId
-from notification_consumer.http.errors import BadCursor
 from notification_consumer.http.schemas import Notification
 from notification_consumer.http.schemas import problems as _problems
 from notification_consumer.store import reads
 from notification_consumer.store.batch_sql import S
 from notification_consumer.stream.hub import EventStreamResponse, TooManyStreams
 from notification_consumer.webhooks.context import Ctx, Owner, WebhookContext
-from service_kit.problems import Problem
+from service_kit.errors import BadRequest
+
+
+class BadLastEventId(BadRequest):
+    field = "Last-Event-ID"
+
 
 router = APIRouter(tags=["notifications"])
 log = logging.getLogger(__name__)
@@ -82,17 +86,13 @@ async def stream(ctx: Ctx, owner: Owner, account_id: AccountId = None,
     resume = last_event_id_header or last_event_id
     try:
         cursor = reads.decode_cursor(resume)
-    except BadCursor as exc:
-        raise Problem(400, "Last-Event-ID is not an id this stream sent",
-                      field="Last-Event-ID") from exc
+    except reads.BadCursor as exc:
+        raise BadLastEventId("Last-Event-ID is not an id this stream sent") from exc
     if ctx.hub.clients >= ctx.settings.stream_max_clients:
-        raise Problem(503, "too many open streams, retry later", headers={"Retry-After": "5"})
+        raise TooManyStreams
     if cursor is None:
-        try:
+        async with reads.reading_errors():  # an outage is a 503; a bug stays a 500
             cursor = await ctx.hub.fence()
-        except Exception as exc:
-            raise Problem(503, "database unavailable, retry later",
-                          headers={"Retry-After": "2"}) from exc
     return EventStreamResponse(_guarded(_events(ctx, owner, account_id, cursor)),
                                ctx.settings.stream_send_timeout_s)
 

@@ -14,7 +14,7 @@ from notification_consumer.store import reads
 from notification_consumer.webhooks import signing, ssrf, subscriptions
 from notification_consumer.webhooks.context import Ctx, Owner
 from payment_events.events import ACCOUNT_ID_PATTERN
-from service_kit.problems import Problem
+from service_kit.errors import NotFound, RequestRejected
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -73,9 +73,13 @@ class Deliveries(BaseModel):
     next_cursor: str | None
 
 
+class BadUrl(RequestRejected):
+    field = "url"
+
+
 def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if row is None:
-        raise Problem(404, f"no such {what}")
+        raise NotFound(f"no such {what}")
     return row
 
 
@@ -85,7 +89,7 @@ async def create(ctx: Ctx, owner: Owner, body: NewSubscription) -> SubscriptionW
     try:
         await ssrf.resolve(body.url, ctx.settings.webhook_allow_private_networks)
     except ssrf.UnsafeTarget as exc:
-        raise Problem(422, f"url: {exc}", field="url") from exc
+        raise BadUrl(f"url: {exc}") from exc
     secret = signing.new_secret()
     row = await subscriptions.create(ctx.engine, owner, body.url, body.account_id,
                                             body.description, secret)
@@ -109,7 +113,7 @@ async def read(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
                summary="Delete a subscription and its pending deliveries")
 async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
     if not await subscriptions.delete(ctx.engine, owner, sub_id):
-        raise Problem(404, "no such subscription")
+        raise NotFound("no such subscription")
     return Response(status_code=204)
 
 

@@ -5,9 +5,9 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from notification_consumer.http.dependencies import AccountPageDep, CallerDep, Context
-from notification_consumer.http.errors import NotFound
 from notification_consumer.http.schemas import Page, ProcessedEvent, problems
 from notification_consumer.store import reads
+from service_kit.errors import NotFound
 
 router = APIRouter(tags=["events"])
 
