@@ -14,14 +14,12 @@ from notification_consumer.dead_letters.replay import (
     ReplayOutcome,
 )
 from notification_consumer.http.schemas import ReplayResult
-from service_kit.db import is_transient
+from notification_consumer.store.reads import reading_errors
 from service_kit.errors import (
     Forbidden,
     NotFound,
     OutcomePending,
     PublishFailed,
-    ServiceError,
-    TransientStoreError,
     Unauthorized,
 )
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
@@ -49,25 +47,19 @@ async def admin(access: Annotated[Access, Depends(reader)]) -> Access:
 
 async def replay_one(console: Console, letter_id: int, actor: str, reason: str) -> ReplayOutcome:
     """One letter, audited; our errors become problems, never a second publish."""
-    try:
+    async with reading_errors():
         audit_id = await open_audit(console.engine, actor, "replay", reason,
                                     {"letter_id": letter_id}, 1)
         try:
             outcome = await console.replayer.replay(letter_id, actor, audit_id)
-        except BaseException:
+        except BaseException as exc:
             await close_audit(console.engine, audit_id, 0, 0, 1)
+            if isinstance(exc, PublishFailed):  # recorded as pending before the publish
+                raise OutcomePending(str(exc)) from exc
             raise
         await close_audit(console.engine, audit_id, int(not outcome.already_replayed),
                           int(outcome.already_replayed), 0)
         return outcome
-    except PublishFailed as exc:  # recorded as pending before the publish was tried
-        raise OutcomePending(str(exc)) from exc
-    except ServiceError:
-        raise
-    except Exception as exc:
-        if is_transient(exc):
-            raise TransientStoreError(repr(exc)) from exc
-        raise
 
 
 @router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult,

@@ -15,9 +15,9 @@ from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow
 from notification_consumer.reconcile.report import Report, reconcile
 from notification_consumer.reconcile.sources import ApiBuckets
+from notification_consumer.store.reads import reading_errors
 from service_kit.auth import ApiKeys, required_scope
-from service_kit.db import is_transient
-from service_kit.errors import ServiceError, TookTooLong, TransientStoreError
+from service_kit.errors import TookTooLong
 from service_kit.periodic import Periodic
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 from service_kit.windows import Instant, parse_window
@@ -99,14 +99,9 @@ async def reconcile_window(request: Request, since: Instant = None, until: Insta
     required_scope(keys, authorization)  # the report names event ids: any valid key may ask
     start, end = parse_window(since, until, default=timedelta(hours=1), longest=LONGEST)
     reconciler: Reconciler = request.app.state.reconciler
-    try:
-        report = await reconciler.run(start, end)
-    except TimeoutError as exc:
-        raise TookTooLong("reconciliation took too long") from exc
-    except ServiceError:
-        raise
-    except Exception as exc:
-        if is_transient(exc):
-            raise TransientStoreError(repr(exc)) from exc
-        raise
+    async with reading_errors():
+        try:
+            report = await reconciler.run(start, end)
+        except TimeoutError as exc:
+            raise TookTooLong("reconciliation took too long") from exc
     return report.as_dict()

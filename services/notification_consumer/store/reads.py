@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notification_consumer.ingest.failures import is_transient
 from notification_consumer.store.batch_sql import S
-from service_kit.errors import BadRequest, TransientStoreError
+from service_kit.errors import BadRequest, ServiceError, TransientStoreError
 
 EVENT_COLUMNS = """event_id, payer_id, payee_id, amount, currency, description, occurred_at,
     topic, partition, "offset", trace_id, processed_at, seq"""
@@ -51,9 +51,12 @@ def decode_cursor(cursor: str | None) -> int | None:
 
 @asynccontextmanager
 async def reading_errors() -> AsyncIterator[None]:
-    """An outage inside becomes TransientStoreError; anything else is left as it is."""
+    """An outage inside becomes TransientStoreError; anything else is left as it is (our
+    own errors are classified already)."""
     try:
         yield
+    except ServiceError:
+        raise
     except Exception as exc:
         if is_transient(exc):
             raise TransientStoreError(f"database unavailable: {type(exc).__name__}") from exc
