@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
 	cluster-down cluster-infra-up test-cluster chaos browser \
-	compose-test
+	compose-test docs
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -90,7 +90,10 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy services shared tests bench deploy/local/chaos.py
+	@$(VENV)/bin/mypy services shared tests bench tools deploy/local/chaos.py
+
+docs: install ## regenerate docs/configuration.md from the Settings classes
+	@$(PY) -m tools.config_doc
 
 compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
 	@deploy/docker/compose-test.sh

@@ -6,18 +6,44 @@ SCHEMA = "transaction_api"
 
 
 class Settings(CommonSettings):
+    """Transaction API: publishing, the relay, idempotency keys and request bodies."""
+
     port: int = 8000
-    publish_timeout_s: float = Field(default=2.0, gt=0, le=30)
-    relay_interval_s: float = Field(default=0.5, gt=0, le=60)
-    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
-    relay_backoff_max_s: float = Field(default=10.0, gt=0)
-    idempotency_retention_h: float = Field(default=24.0, gt=0)
-    max_body_bytes: int = Field(default=16_384, ge=256, le=1_048_576)
-    startup_kafka_wait_s: float = Field(default=5.0, ge=0, le=60)
-    # Concurrent inserts share one statement and commit (group_commit.py); 0 = one each.
-    group_commit_writers: int = Field(default=4, ge=0, le=32)
-    # A twin request waits this long for the first one's record, then gets 409.
-    idempotency_lock_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    publish_timeout_s: float = Field(
+        default=2.0, gt=0, le=30,
+        description="Seconds a payment's publish may wait for Kafka's ack after the commit; "
+                    "past it the answer is still `202` (`accepted`) and the relay publishes.")
+    relay_interval_s: float = Field(
+        default=0.5, gt=0, le=60,
+        description="Seconds between the relay's passes over unpublished requests.")
+    relay_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Unpublished requests the relay claims per pass.")
+    relay_backoff_max_s: float = Field(
+        default=10.0, gt=0,
+        description="Cap of the relay's backoff: for a row Kafka refused, and between passes "
+                    "while the database fails.")
+    idempotency_retention_h: float = Field(
+        default=24.0, gt=0,
+        description="Hours an `Idempotency-Key` is remembered; the payment itself stays.")
+    max_body_bytes: int = Field(
+        default=16_384, ge=256, le=1_048_576,
+        description="Largest `POST /payments` body in bytes; a larger one is `413`, refused by "
+                    "its declared length or as soon as the bytes read pass it.")
+    startup_kafka_wait_s: float = Field(
+        default=5.0, ge=0, le=60,
+        description="Seconds the API waits for Kafka at start; it serves anyway after that "
+                    "(payments are durable in PostgreSQL, the relay publishes later).")
+    group_commit_writers: int = Field(
+        default=4, ge=0, le=32,
+        description="Concurrent payments share one `INSERT` and one commit, up to this many "
+                    "at a time; `0`: each payment commits alone.")
+    idempotency_lock_timeout_s: float = Field(
+        default=5.0, gt=0, le=60,
+        description="Seconds a request waits for its twin (same `Idempotency-Key`) to be "
+                    "recorded, then `409`.")
     # 0: a lone payment is sent at once. Under load records still batch, because aiokafka keeps
-    # one request in flight per partition and queues behind it (see BENCHMARKS.md).
-    producer_linger_ms: int = Field(default=0, ge=0, le=1000)
+    # one request in flight per partition and queues behind it.
+    producer_linger_ms: int = Field(
+        default=0, ge=0, le=1000,
+        description="The producer's `linger.ms`: how long a record waits for others to share "
+                    "its batch.")

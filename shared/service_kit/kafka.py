@@ -15,23 +15,40 @@ log = logging.getLogger(__name__)
 
 
 class KafkaSettings(BaseSettings):
-    """How to reach the broker and which topic carries the events (environment variables)."""
+    """Kafka: the brokers, the events topic and the topics `create-topics` makes."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
-    kafka_bootstrap_servers: str = "localhost:9092"
-    kafka_topic: str = "events.transactions"
-    kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
-    # Topic creation only. Unset: 3 replicas, or as many as there are brokers if fewer, and
-    # min.insync.replicas 2 once there are 3 replicas (1 below), so one broker may be down
-    # while acks=all writes still succeed and no acknowledged write lives on one disk only.
-    kafka_replication_factor: int | None = Field(default=None, ge=1, le=32)
-    kafka_min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: str | None = None
+    kafka_bootstrap_servers: str = Field(
+        default="localhost:9092", description="Kafka brokers, comma-separated host:port.")
+    kafka_topic: str = Field(
+        default="events.transactions",
+        description="The topic of payment events (key = payer id, so one account stays in order).")
+    kafka_topic_partitions: int = Field(
+        default=6, ge=1, le=1000,
+        description="Partitions of the topics `create-topics` creates (existing topics are kept).")
+    # Unset: 3 replicas, or as many as there are brokers if fewer, and min.insync.replicas 2
+    # once there are 3 replicas (1 below), so one broker may be down while acks=all writes
+    # still succeed and no acknowledged write lives on one disk only.
+    kafka_replication_factor: int | None = Field(
+        default=None, ge=1, le=32,
+        description="Replicas of the topics `create-topics` creates; unset: 3, or the number "
+                    "of brokers when there are fewer.")
+    kafka_min_insync_replicas: int | None = Field(
+        default=None, ge=1, le=32,
+        description="`min.insync.replicas` of the topics `create-topics` creates; unset: 2 "
+                    "with 3 or more replicas, else 1.")
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        description="`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.")
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="SASL mechanism (e.g. `PLAIN`, `SCRAM-SHA-512`); unset: no SASL.")
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        description="CA bundle that signs the brokers' certificates (SSL and SASL_SSL); unset: "
+                    "the system's.")
 
 
 def client_options(settings: KafkaSettings) -> dict[str, Any]:

@@ -8,14 +8,30 @@ DEFAULT_DATABASE_URL = "postgresql+asyncpg://paystream@127.0.0.1:5432/paystream"
 
 
 class CommonSettings(KafkaSettings):
-    database_url: str = DEFAULT_DATABASE_URL
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    """PostgreSQL, keys, the listening address and logs."""
 
-    api_keys: SecretStr = SecretStr("")
-    host: str = "127.0.0.1"
-    port: int = 8000  # each service's Settings sets its own
-    log_level: str = "INFO"
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="PostgreSQL; `postgresql://` URLs are accepted too. Each service keeps its "
+                    "tables in its own schema, so both may share one database.")
+    db_pool_size: int = Field(
+        default=10, ge=1, le=200, description="Connections each database pool may open.")
+    db_connect_timeout_s: float = Field(
+        default=2.0, gt=0, le=60,
+        description="Seconds to open a database connection or wait for a pooled one.")
+    api_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated API keys. Empty: no auth. Set: every call but `/healthz`, "
+                    "`/readyz` and `/metrics` needs `Authorization: Bearer <key>`, and a key "
+                    "sees only the payments it created.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address to listen on; the local default is loopback only (the Docker "
+                    "image sets `0.0.0.0`).")
+    port: int = Field(default=8000, description="TCP port to listen on.")
+    log_level: str = Field(
+        default="INFO",
+        description="`DEBUG`, `INFO`, `WARNING` or `ERROR`; logs are JSON lines on stderr.")
 
     @field_validator("database_url")
     @classmethod
