@@ -1,4 +1,4 @@
-"""The README's webhook receiver, run as written: its code block is loaded from README.md,
+"""The receiver in docs/webhooks.md, run as written: its code block is loaded from the doc,
 served on 127.0.0.1, subscribed, and must verify and record every delivery."""
 
 import importlib.util
@@ -21,19 +21,19 @@ from tests.webhooks_support import (
     produce_for,
 )
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
-def readme_receiver(tmp_path: Path) -> Path:
-    text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- readme-receiver -->\n```python\n(.*?)```", text, re.DOTALL)
-    assert match, "README.md lost its receiver example"
+def doc_receiver(tmp_path: Path) -> Path:
+    text = DOC.read_text(encoding="utf-8")
+    match = re.search(r"<!-- doc-receiver -->\n```python\n(.*?)```", text, re.DOTALL)
+    assert match, "docs/webhooks.md lost its receiver example"
     path = tmp_path / "receiver.py"
     path.write_text(match.group(1), encoding="utf-8")
     return path
 
 
-async def test_the_readme_receiver_verifies_every_delivery(
+async def test_the_documented_receiver_verifies_every_delivery(
     database_url: str, topics: tuple[str, str], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -46,11 +46,10 @@ async def test_the_readme_receiver_verifies_every_delivery(
         sub = created.json()
         try:
             monkeypatch.setenv("WEBHOOK_SECRET", sub["secret"])
-            spec = importlib.util.spec_from_file_location("readme_receiver",
-                                                          readme_receiver(tmp_path))
+            spec = importlib.util.spec_from_file_location("doc_receiver", doc_receiver(tmp_path))
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
-            monkeypatch.setitem(sys.modules, "readme_receiver", module)
+            monkeypatch.setitem(sys.modules, "doc_receiver", module)
             spec.loader.exec_module(module)
             seen: dict[str, Any] = module.seen
             async with serving(module.app, port):
@@ -69,14 +68,14 @@ async def test_the_readme_receiver_verifies_every_delivery(
             await delete_subscriptions(database_url, [sub["id"]])
 
 
-async def test_the_readme_receiver_rejects_a_wrong_signature(
+async def test_the_documented_receiver_rejects_a_wrong_signature(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEBHOOK_SECRET", "whsec_" + "A" * 43 + "=")
-    spec = importlib.util.spec_from_file_location("readme_receiver_2", readme_receiver(tmp_path))
+    spec = importlib.util.spec_from_file_location("doc_receiver_2", doc_receiver(tmp_path))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "readme_receiver_2", module)
+    monkeypatch.setitem(sys.modules, "doc_receiver_2", module)
     spec.loader.exec_module(module)
     async with serving(module.app) as base, httpx.AsyncClient(base_url=base) as client:
         response = await client.post("/hooks", content=b"{}", headers={
