@@ -1,4 +1,4 @@
-"""Idempotency-key expiry rate against a real PostgreSQL (issue 9, item 11).
+"""Idempotency-key expiry rate against a real PostgreSQL.
 
 `measure_expiry(database_url)` fills the API's table with keys (some past the retention, the
 rest fresh, under a scope of their own), times `expire_idempotency_keys` until nothing is

@@ -1,6 +1,5 @@
-"""Measurements of features other branches are adding. Each runs when its feature is on the
-branch being measured and records "not available" (with the reason) otherwise, so the same
-`make bench` works before and after they land.
+"""Measurements of optional features. Each runs when its feature is present in the code being
+measured and records "not available" (with the reason) otherwise.
 
 - expiry:   idempotency keys forgotten per second (goal 3,000/s sustained)
 - otel:     ingest with OpenTelemetry export on (to a local sink) / off

@@ -1,5 +1,5 @@
 """bench/results/latest.md from the results: one table per workload, ratios inside the run,
-the goals of issue 10, and every failed or unavailable measurement named as such."""
+the goals, and every failed or unavailable measurement named as such."""
 
 from typing import Any
 

@@ -6,8 +6,7 @@ from bench.procs import median_of
 from bench.report import f, failures, ratio
 
 WRITE_PATHS = {
-    "sqlalchemy_today": "before: CTE over unnest arrays, through SQLAlchemy (the old "
-                        "store.insert_events)",
+    "sqlalchemy_today": "baseline: CTE over unnest arrays, through SQLAlchemy",
     "unnest": "the same CTE, raw asyncpg",
     "unnest_prepared": "the same CTE, explicitly prepared",
     "copy_binary": "binary COPY into a temp stage, INSERT … SELECT … ON CONFLICT RETURNING + notes",

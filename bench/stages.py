@@ -1,5 +1,5 @@
 """Where one payment's time goes: each stage of POST /payments timed on its own, in one
-process, against the real PostgreSQL and Kafka (issue 10). Medians over N payments, in ms.
+process, against the real PostgreSQL and Kafka. Medians over N payments, in ms.
 Run: `python -m bench.stages [N]` (DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS as for the API)."""
 
 import asyncio

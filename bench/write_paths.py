@@ -4,8 +4,8 @@ Every variant does the same transaction per batch: the batch's events with dedup
 the debit and credit notification of each event actually inserted, the partition offsets
 (GREATEST), the counters. They differ only in how the events reach PostgreSQL:
 
-  sqlalchemy_today  the CTE over unnest() arrays through SQLAlchemy: the service's path until
-                    the COPY path was wired in, kept here as the baseline
+  sqlalchemy_today  the CTE over unnest() arrays through SQLAlchemy: the baseline the COPY
+                    paths are measured against
   unnest            the same CTE over unnest() arrays, raw asyncpg
   unnest_prepared   the same, as an explicitly prepared statement
   copy_binary       binary COPY into a temp staging table, then INSERT ... SELECT ... ON

@@ -1,4 +1,4 @@
-"""Issue 9: `notification-consumer replay` never skips. A time after the stored position
+"""`notification-consumer reset-offsets` never skips. A time after the stored position
 leaves it where it is (unless --forward), a future time is refused, and a failure between
 the Kafka step and the PostgreSQL step leaves a state the consumer resumes from safely."""
 

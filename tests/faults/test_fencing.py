@@ -1,4 +1,4 @@
-"""Issue 9: a member expelled from the group (SIGSTOP past its session timeout) cannot write
+"""A member expelled from the group (SIGSTOP past its session timeout) cannot write
 the partitions another member took over. Its batch rolls back and is counted; the counts
 afterwards are exact and no event is processed twice."""
 

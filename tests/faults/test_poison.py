@@ -1,4 +1,4 @@
-"""Issue 9: late-failing poison. Each hostile record is dead-lettered exactly once (table and
+"""Late-failing poison. Each hostile record is dead-lettered exactly once (table and
 topic), and a valid event with the same key right behind it on the same partition is
 processed within seconds. Real Kafka, real PostgreSQL."""
 

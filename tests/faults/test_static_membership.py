@@ -1,4 +1,4 @@
-"""Issue 9: with KAFKA_GROUP_INSTANCE_ID, a replica restarted within the session timeout gets
+"""With KAFKA_GROUP_INSTANCE_ID, a replica restarted within the session timeout gets
 its partitions back without a rebalance: same generation, a new member id, exact counts."""
 
 import asyncio

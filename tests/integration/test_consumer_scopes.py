@@ -1,4 +1,4 @@
-"""Issue 9 item 10: with API keys set, the consumer shows a key only the payments it created
+"""With API keys set, the consumer shows a key only the payments it created
 (by the `ce_ownerscope` header), admin keys see everything, no key sees nothing."""
 
 from datetime import UTC, datetime
