@@ -34,7 +34,8 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(line, default=str).decode()
+        # OPT_NON_STR_KEYS: a mapping keyed by partition number is a common `extra`.
+        return orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 class RepeatFilter(logging.Filter):
