@@ -107,3 +107,9 @@ async def topics() -> AsyncIterator[tuple[str, str]]:
     # a broker a fault test just restarted may still refuse.
     with contextlib.suppress(Exception):
         await delete_topics(settings, [main, dlq])
+
+
+@pytest.fixture
+def group() -> str:
+    """A fresh consumer group id: no test sees another's stored or committed offsets."""
+    return unique("group")

@@ -44,11 +44,10 @@ class Service:
         return self
 
     def wait_ready(self, timeout: float = 60) -> None:
+        """For synchronous tests only; an async test awaits `ready()`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log_tail()}")
+            self._assert_running()
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
@@ -60,14 +59,30 @@ class Service:
     # Async tests call these: waiting on a process must not block their event loop, where
     # producers and consumers keep running during the fault the test causes.
     async def ready(self, timeout: float = 60) -> "Service":
-        await asyncio.to_thread(self.wait_ready, timeout)
-        return self
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            while time.monotonic() < deadline:
+                self._assert_running()
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.name} not ready in {timeout}s: {self.log_tail()}")
 
     async def terminate(self, timeout: float = 30) -> int | None:
+        """SIGTERM and wait (see `stop`), off the event loop."""
         return await asyncio.to_thread(self.stop, timeout)
 
     async def crash(self) -> None:
+        """SIGKILL (see `kill`), off the event loop."""
         await asyncio.to_thread(self.kill)
+
+    def _assert_running(self) -> None:
+        assert self.proc is not None, f"{self.name} was never started"
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited: {self.log_tail()}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, like a crash or an OOM kill."""

@@ -5,8 +5,10 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import asyncpg
@@ -15,12 +17,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 from fastapi import FastAPI
 
+from payment_events.codec import encode
+from payment_events.events import PaymentAccepted
 from service_kit.kafka import stop_client
 from service_kit.settings import DEFAULT_DATABASE_URL
 
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 T = TypeVar("T")
+# A Kafka record as the tests produce it: value, key, headers.
+Record = tuple[bytes, bytes | None, list[tuple[str, bytes]]]
 # Where a consumer under test looks for the API when a test gives it none: the discard port,
 # refused at once (the default, 127.0.0.1:8000, may be someone else's server).
 NO_API = "http://127.0.0.1:9"
@@ -34,6 +40,17 @@ def payment(payer: str | None = None, payee: str | None = None, amount: str = "1
             currency: str = "EUR", **extra: Any) -> dict[str, Any]:
     return {"payer_id": payer or unique("payer"), "payee_id": payee or unique("payee"),
             "amount": amount, "currency": currency, **extra}
+
+
+def event_record(**overrides: Any) -> Record:
+    """A valid PaymentAccepted as the API would publish it (fresh id and accounts)."""
+    fields: dict[str, Any] = {
+        "event_id": uuid.uuid4(), "payer_id": unique("payer"), "payee_id": unique("payee"),
+        "amount": Decimal("5.00"), "currency": "EUR", "occurred_at": datetime.now(UTC),
+        **overrides,
+    }
+    record = encode(PaymentAccepted.model_validate(fields))
+    return record.value, record.key, record.headers
 
 
 async def wait_until(check: Callable[[], Awaitable[T | None]], timeout: float,
@@ -70,6 +87,14 @@ async def producer() -> AsyncIterator[AIOKafkaProducer]:
         yield p
     finally:
         await stop_client(p)
+
+
+async def publish(topic: str, records: Iterable[Record], partition: int | None = None) -> None:
+    """Produce `records` in order (to `partition` if given) and wait until all are acknowledged."""
+    async with producer() as p:
+        for value, key, headers in records:
+            await p.send(topic, value=value, key=key, headers=headers, partition=partition)
+        await p.flush()
 
 
 async def end_offsets(topic: str) -> dict[int, int]:
@@ -128,6 +153,17 @@ async def read_topic(topic: str, expected: int, timeout: float = 20) -> list[Any
         await stop_client(c)
 
 
+async def stats_when(consumer: httpx.AsyncClient, check: Callable[[Any], bool],
+                     timeout: float = 30) -> Any:
+    """The consumer's /stats once `check` accepts them."""
+    async def probe() -> Any:
+        response = await consumer.get("/stats")
+        body = response.json()
+        return body if response.status_code == 200 and check(body) else None
+
+    return await wait_until(probe, timeout, interval=0.1, what="consumer stats")
+
+
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
     """A plain asyncpg connection to a SQLAlchemy-style URL, closed afterwards."""
@@ -142,6 +178,11 @@ async def db_value(url: str, sql: str, *args: Any) -> Any:
     """The first column of the first row: the one-shot query tests make to count rows."""
     async with connection(url) as conn:
         return await conn.fetchval(sql, *args)
+
+
+async def db_execute(url: str, sql: str, *args: Any) -> str:
+    async with connection(url) as conn:
+        return str(await conn.execute(sql, *args))
 
 
 async def db_rows(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:

@@ -78,12 +78,12 @@ async def running_stack(database_url: str, **consumer_env: str) -> AsyncIterator
         "CONSOLE_SAMPLE_INTERVAL_S": "0.5", "LAG_SAMPLE_INTERVAL_S": "1",
         "BATCH_WAIT_MS": "50", **consumer_env}).start()
     try:
-        api.wait_ready()
-        consumer.wait_ready()
+        await api.ready()
+        await consumer.ready()
         yield Stack(api, consumer, topic, dlq, group, database_url)
     finally:
-        consumer.stop()
-        api.stop()
+        await consumer.terminate()
+        await api.terminate()
         with contextlib.suppress(Exception):
             await delete_topics(settings, [topic, dlq])
 

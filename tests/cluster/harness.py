@@ -148,12 +148,12 @@ async def stack() -> AsyncIterator[Stack]:
             "RECONCILE_GRACE_S": "5"}, name=unique("consumer"))
         consumer.start()
         try:
-            api.wait_ready(90)
-            consumer.wait_ready(90)
+            await api.ready(90)
+            await consumer.ready(90)
             yield Stack(url, topic, dlq, group, api, consumer)
         finally:
-            api.kill()
-            consumer.kill()
+            await api.crash()
+            await consumer.crash()
             for n in NODES:
                 await node_async("start", n)
             if not os.environ.get("KEEP_TEST_DATABASE"):  # kept together for a post-mortem

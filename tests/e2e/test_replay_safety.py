@@ -36,9 +36,9 @@ async def processed_then_stopped(database_url: str, topics: tuple[str, str], gro
             await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nthe consumer's log:\n{consumer.log_tail()}") from exc
-        assert consumer.stop() in (0, -15), consumer.log_tail()
+        assert await consumer.terminate() in (0, -15), consumer.log_tail()
     finally:
-        consumer.kill()
+        await consumer.crash()
     return dict(consumer.env)
 
 

@@ -77,8 +77,7 @@ async def test_roles_run_apart_over_one_database(database_url: str,
     finally:
         await asyncio.gather(*(s.terminate() for s in (api, *parts.values())),
                              return_exceptions=True)
-        for service in (api, *parts.values()):
-            service.kill()
+        await asyncio.gather(*(s.crash() for s in (api, *parts.values())))
 
 
 def test_unknown_role_is_refused_with_its_name() -> None:

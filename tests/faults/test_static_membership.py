@@ -33,7 +33,7 @@ async def test_a_static_member_restarted_within_the_session_timeout_causes_no_re
     try:
         await wait_processed(database_url, main, 300, timeout=90)
         [(generation, first_member)] = await claims(database_url, group)
-        consumer.stop()  # SIGTERM: a static member does not leave the group
+        await consumer.terminate()  # SIGTERM: a static member does not leave the group
         consumer.start()
         deadline = time.monotonic() + 60
         while True:
@@ -46,6 +46,6 @@ async def test_a_static_member_restarted_within_the_session_timeout_causes_no_re
         await assert_exactly_once(database_url, main, group, flow.event_ids, 0)
     finally:
         producing.cancel()
-        consumer.kill()
+        await consumer.crash()
     [(after, member)] = await claims(database_url, group)
     assert after == generation and member != first_member  # no rebalance, a new member id

@@ -1,7 +1,6 @@
 """Webhooks survive a crash: SIGKILL the consumer process while deliveries are pending, start
 it again, and every notification still reaches the receiver, with one delivery row each."""
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -35,7 +34,7 @@ async def test_sigkill_while_deliveries_are_pending_loses_none(
     async with receiver.running():
         consumer.start()
         try:
-            await asyncio.to_thread(consumer.wait_ready)
+            await consumer.ready()
             async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
                 response = await client.post("/webhooks", json={"url": receiver.url,
                                                                 "account_id": account})
@@ -48,12 +47,12 @@ async def test_sigkill_while_deliveries_are_pending_loses_none(
                 return len(receiver.delivered) >= 10
 
             await wait_until(some_delivered, 60, what="the first deliveries")
-            consumer.kill()
+            await consumer.crash()
             pending = [r for r in await deliveries(database_url, sub["id"])
                        if r["state"] == "pending"]
             assert pending, "the kill came too late to prove anything"
             consumer.start()
-            await asyncio.to_thread(consumer.wait_ready)
+            await consumer.ready()
 
             async def all_delivered() -> list[dict[str, Any]] | None:
                 rows = await deliveries(database_url, sub["id"])
@@ -62,7 +61,7 @@ async def test_sigkill_while_deliveries_are_pending_loses_none(
 
             rows = await wait_until(all_delivered, 120, interval=0.2, what="60 deliveries")
         finally:
-            consumer.stop()
+            await consumer.terminate()
             if sub:
                 await delete_subscriptions(database_url, [sub["id"]])
     expected = await notification_ids(database_url, account)
