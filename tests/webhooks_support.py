@@ -1,16 +1,21 @@
 """Shared by the webhook and live-stream tests: fast retry settings, events for one account,
-and counts straight from PostgreSQL."""
+a subscribed receiver, and counts straight from PostgreSQL."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
+import httpx
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from tests.support import producer, unique
+from tests.support import consumer_app, in_process, producer, unique
+from tests.webhook_receiver import Receiver
 
 # Retries in tens of milliseconds instead of minutes; a 1 s timeout so a hung receiver costs
 # one second; private networks allowed because the receiver is on 127.0.0.1.
@@ -82,3 +87,34 @@ async def delete_subscriptions(url: str, ids: list[str]) -> None:
                            "WHERE id = ANY($1::uuid[])", ids)
     finally:
         await conn.close()
+
+
+async def subscribe(consumer: httpx.AsyncClient, url: str, **fields: Any) -> dict[str, Any]:
+    response = await consumer.post("/webhooks", json={"url": url, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    assert body["secret"].startswith("whsec_")
+    return body
+
+
+@dataclass
+class Subscribed:
+    consumer: httpx.AsyncClient
+    subscription: dict[str, Any]
+    account: str
+
+
+@asynccontextmanager
+async def subscribed(database_url: str, topics: tuple[str, str], receiver: Receiver,
+                     **settings: Any) -> AsyncIterator[Subscribed]:
+    """A consumer in this process (FAST and `settings`) and `receiver`, subscribed to a fresh
+    account's notifications with the secret it was given; the subscription is deleted after."""
+    account = unique("acct")
+    async with receiver.running(), in_process(consumer_app(
+            database_url, *topics, **{**FAST, **settings})) as consumer:
+        sub = await subscribe(consumer, receiver.url, account_id=account)
+        receiver.secrets = [sub["secret"]]
+        try:
+            yield Subscribed(consumer, sub, account)
+        finally:
+            await delete_subscriptions(database_url, [sub["id"]])

@@ -210,15 +210,25 @@ class Running:
 
 
 @asynccontextmanager
-async def flowing(database_url: str, topics: tuple[str, str], flow: Flow) -> AsyncIterator[Running]:
-    """A flow producing in the background and one consumer process on a fresh group; both
-    are stopped afterwards whatever happened (SIGKILL for the consumer)."""
-    main, dlq = topics
+async def consumer_running(database_url: str, topics: tuple[str, str], group: str, *,
+                           argv: list[str] | None = None, **env: str) -> AsyncIterator[Service]:
+    """One consumer process on `group`, SIGKILLed afterwards whatever happened."""
+    consumer = consumer_service(database_url, *topics, group, argv=argv, **env).start()
+    try:
+        yield consumer
+    finally:
+        await consumer.crash()
+
+
+@asynccontextmanager
+async def flowing(database_url: str, topics: tuple[str, str], flow: Flow,
+                  **env: str) -> AsyncIterator[Running]:
+    """A flow producing in the background and one consumer process (with `env`) on a fresh
+    group; both are stopped afterwards whatever happened (SIGKILL for the consumer)."""
     group = unique("group")
     producing = asyncio.create_task(flow.run())
-    consumer = consumer_service(database_url, main, dlq, group).start()
     try:
-        yield Running(group, flow, consumer, producing)
+        async with consumer_running(database_url, topics, group, argv=None, **env) as consumer:
+            yield Running(group, flow, consumer, producing)
     finally:
         producing.cancel()
-        await consumer.crash()

@@ -3,9 +3,15 @@ scoped by account and by the owner's key, queued once however often an event arr
 
 from uuid import uuid4
 
-from tests.support import consumer_app, in_process, unique, wait_until
+from tests.support import unique, wait_until
 from tests.webhook_receiver import Receiver
-from tests.webhooks_support import FAST, connect, delete_subscriptions, deliveries, produce_for
+from tests.webhooks_support import (
+    connect,
+    delete_subscriptions,
+    deliveries,
+    produce_for,
+    subscribed,
+)
 
 S = "notification_consumer"
 
@@ -51,24 +57,16 @@ async def test_trigger_scopes_by_owner_and_account_and_queues_once(database_url:
 async def test_a_duplicated_event_is_delivered_once(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    account = unique("acct")
+    main = topics[0]
     receiver = Receiver()
-    async with receiver.running(), in_process(consumer_app(database_url, main, dlq,
-                                                           **FAST)) as consumer:
-        response = await consumer.post("/webhooks", json={"url": receiver.url,
-                                                          "account_id": account})
-        sub = response.json()
-        receiver.secrets = [sub["secret"]]
-        try:
-            await produce_for(main, account, 3, duplicate=True)
-            await produce_for(main, account, 1)  # the sentinel: processed after the copies
+    async with subscribed(database_url, topics, receiver) as run:
+        sub, account = run.subscription, run.account
+        await produce_for(main, account, 3, duplicate=True)
+        await produce_for(main, account, 1)  # the sentinel: processed after the copies
 
-            async def four() -> bool:
-                rows = await deliveries(database_url, sub["id"])
-                return len(rows) == 4 and all(r["state"] == "delivered" for r in rows)
+        async def four() -> bool:
+            rows = await deliveries(database_url, sub["id"])
+            return len(rows) == 4 and all(r["state"] == "delivered" for r in rows)
 
-            await wait_until(four, 60, what="4 deliveries")
-            assert len(receiver.attempts) == 4 and len(receiver.delivered) == 4
-        finally:
-            await delete_subscriptions(database_url, [sub["id"]])
+        await wait_until(four, 60, what="4 deliveries")
+        assert len(receiver.attempts) == 4 and len(receiver.delivered) == 4

@@ -21,101 +21,82 @@ from tests.webhooks_support import (
     deliveries,
     notification_ids,
     produce_for,
+    subscribed,
 )
-
-
-async def subscribe(consumer: httpx.AsyncClient, url: str, **fields: Any) -> dict[str, Any]:
-    response = await consumer.post("/webhooks", json={"url": url, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    assert body["secret"].startswith("whsec_")
-    return body
 
 
 async def test_every_notification_is_delivered_signed_despite_500s_and_a_timeout(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    account = unique("acct")
+    main = topics[0]
     # Each delivery: attempt 1 answers 500, attempt 2 hangs past the 1 s timeout, 3 succeeds.
     receiver = Receiver(fail_first=1, hang_attempt=2, hang_s=3)
-    async with receiver.running(), in_process(consumer_app(database_url, main, dlq,
-                                                           **FAST)) as consumer:
-        sub = await subscribe(consumer, receiver.url, account_id=account)
-        receiver.secrets = [sub["secret"]]
-        try:
-            await produce_for(main, account, 6, as_payer=True)
-            await produce_for(main, account, 4, as_payer=False)
-            await produce_for(main, unique("stranger"), 3)  # not this subscription's account
+    async with subscribed(database_url, topics, receiver) as run:
+        consumer, sub, account = run.consumer, run.subscription, run.account
+        await produce_for(main, account, 6, as_payer=True)
+        await produce_for(main, account, 4, as_payer=False)
+        await produce_for(main, unique("stranger"), 3)  # not this subscription's account
 
-            async def all_recorded() -> list[dict[str, Any]] | None:
-                rows = await deliveries(database_url, sub["id"])
-                done = len(rows) == 10 and all(r["state"] == "delivered" for r in rows)
-                return rows if done else None
+        async def all_recorded() -> list[dict[str, Any]] | None:
+            rows = await deliveries(database_url, sub["id"])
+            done = len(rows) == 10 and all(r["state"] == "delivered" for r in rows)
+            return rows if done else None
 
-            rows = await wait_until(all_recorded, 90, interval=0.2, what="10 deliveries")
-            expected = await notification_ids(database_url, account)
-            assert len(expected) == 10
-            # One delivery per notification of the account, each queued once.
-            assert sorted(r["notification_id"] for r in rows) == expected
-            # Three attempts each, logged with what happened: 500, a timeout, then 2xx.
-            assert all(r["attempts"] == 3 and r["logged"] == 3 for r in rows)
-            assert all(r["codes"] == [500, None, 204] for r in rows)
-            # The receiver saw every webhook-id three times, every signature valid.
-            assert set(receiver.delivered) == {r["webhook_id"] for r in rows}
-            assert all(n == 3 for n in receiver.counts().values())
-            assert len(receiver.attempts) == 30
-            assert all(a.verified_with == [0] for a in receiver.attempts)
-            assert sorted(p["data"]["id"] for p in receiver.delivered.values()) == expected
-            assert all(p["data"]["account_id"] == account for p in receiver.delivered.values())
+        rows = await wait_until(all_recorded, 90, interval=0.2, what="10 deliveries")
+        expected = await notification_ids(database_url, account)
+        assert len(expected) == 10
+        # One delivery per notification of the account, each queued once.
+        assert sorted(r["notification_id"] for r in rows) == expected
+        # Three attempts each, logged with what happened: 500, a timeout, then 2xx.
+        assert all(r["attempts"] == 3 and r["logged"] == 3 for r in rows)
+        assert all(r["codes"] == [500, None, 204] for r in rows)
+        # The receiver saw every webhook-id three times, every signature valid.
+        assert set(receiver.delivered) == {r["webhook_id"] for r in rows}
+        assert all(n == 3 for n in receiver.counts().values())
+        assert len(receiver.attempts) == 30
+        assert all(a.verified_with == [0] for a in receiver.attempts)
+        assert sorted(p["data"]["id"] for p in receiver.delivered.values()) == expected
+        assert all(p["data"]["account_id"] == account for p in receiver.delivered.values())
 
-            listed = (await consumer.get(f"/webhooks/{sub['id']}/deliveries?limit=3")).json()
-            assert len(listed["items"]) == 3 and listed["next_cursor"]
-            log = listed["items"][0]["attempt_log"]
-            assert [a["status_code"] for a in log] == [500, None, 204]
-            assert "timed out" in log[1]["error"] and log[0]["response_excerpt"]
+        listed = (await consumer.get(f"/webhooks/{sub['id']}/deliveries?limit=3")).json()
+        assert len(listed["items"]) == 3 and listed["next_cursor"]
+        log = listed["items"][0]["attempt_log"]
+        assert [a["status_code"] for a in log] == [500, None, 204]
+        assert "timed out" in log[1]["error"] and log[0]["response_excerpt"]
 
-            # A manual redelivery sends the same webhook-id once more.
-            first = rows[0]
-            response = await consumer.post(
-                f"/webhooks/{sub['id']}/deliveries/{first['id']}/redeliver")
-            assert response.status_code == 202, response.text
+        # A manual redelivery sends the same webhook-id once more.
+        first = rows[0]
+        response = await consumer.post(
+            f"/webhooks/{sub['id']}/deliveries/{first['id']}/redeliver")
+        assert response.status_code == 202, response.text
 
-            async def resent() -> bool:
-                return receiver.counts()[first["webhook_id"]] == 4
+        async def resent() -> bool:
+            return receiver.counts()[first["webhook_id"]] == 4
 
-            await wait_until(resent, 30, what="the redelivery")
-            assert receiver.attempts[-1].verified_with == [0]
-        finally:
-            await delete_subscriptions(database_url, [sub["id"]])
+        await wait_until(resent, 30, what="the redelivery")
+        assert receiver.attempts[-1].verified_with == [0]
 
 
 async def test_rotated_secret_old_and_new_both_verify_during_the_grace_period(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    account = unique("acct")
     receiver = Receiver()
-    async with receiver.running(), in_process(consumer_app(
-            database_url, main, dlq, **FAST, webhook_secret_grace_s=3600)) as consumer:
-        sub = await subscribe(consumer, receiver.url, account_id=account)
-        try:
-            rotated = await consumer.post(f"/webhooks/{sub['id']}/rotate-secret")
-            assert rotated.status_code == 200, rotated.text
-            new = rotated.json()
-            assert new["secret"] != sub["secret"] and new["previous_secret_expires_at"]
-            unrelated = "whsec_" + "A" * 43 + "="
-            receiver.secrets = [sub["secret"], new["secret"], unrelated]
-            await produce_for(main, account, 5)
+    async with subscribed(database_url, topics, receiver, webhook_secret_grace_s=3600) as run:
+        consumer, sub = run.consumer, run.subscription
+        rotated = await consumer.post(f"/webhooks/{sub['id']}/rotate-secret")
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()
+        assert new["secret"] != sub["secret"] and new["previous_secret_expires_at"]
+        unrelated = "whsec_" + "A" * 43 + "="
+        receiver.secrets = [sub["secret"], new["secret"], unrelated]
+        await produce_for(topics[0], run.account, 5)
 
-            async def five() -> bool:
-                return len(receiver.attempts) >= 5
+        async def five() -> bool:
+            return len(receiver.attempts) >= 5
 
-            await wait_until(five, 90, what="5 deliveries")
-            # Either secret verifies each delivery on its own; a third one does not.
-            assert all(a.verified_with == [0, 1] for a in receiver.attempts)
-        finally:
-            await delete_subscriptions(database_url, [sub["id"]])
+        await wait_until(five, 90, what="5 deliveries")
+        # Either secret verifies each delivery on its own; a third one does not.
+        assert all(a.verified_with == [0, 1] for a in receiver.attempts)
 
 
 async def test_crud_and_auth(database_url: str, topics: tuple[str, str]) -> None:
