@@ -4,7 +4,6 @@ event rows and notifications, dedup by event id, the ids inserted; the stage out
 rolled-back batch and comes back on a connection that lost it."""
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,20 +18,10 @@ from notification_consumer.store import write_path
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 from service_kit.errors import TransientStoreError
+from tests.unit.consumer_fakes import Rec
 
 S = "notification_consumer"
 TRACE = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-
-
-@dataclass
-class Rec:
-    value: bytes
-    offset: int
-    partition: int = 0
-    topic: str = "write-path"
-    timestamp: int = 0
-    key: bytes | None = None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def records(specs: list[tuple[UUID, str, str, str | None]],
@@ -44,7 +33,8 @@ def records(specs: list[tuple[UUID, str, str, str | None]],
                                 description=description, occurred_at=datetime.now(UTC))
         rec = encode(event, TRACE.decode() if i % 2 else None,
                      owner_scope="0123456789abcdef" if i == 2 else None)
-        out.append(Rec(rec.value, first_offset + i, partition=i % 3, headers=rec.headers))
+        out.append(Rec(rec.value, first_offset + i, partition=i % 3, topic="write-path",
+                       headers=rec.headers))
     return out
 
 

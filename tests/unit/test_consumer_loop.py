@@ -1,55 +1,16 @@
 """The batch loop's control flow against in-memory fakes: processing, poison, isolation,
-retry, outages, revocation, fencing, supervision. No Kafka, no PostgreSQL."""
+retry, outages, duplicates, supervision. No Kafka, no PostgreSQL. Partition ownership
+(claims, fencing, revocation, Kafka's copy of the offsets) is in test_consumer_ownership.py."""
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
-from aiokafka.structs import TopicPartition
 
 from notification_consumer import metrics
-from notification_consumer.config import Settings
 from notification_consumer.ingest.loop import NotificationConsumer
 from notification_consumer.ingest.planning import BatchPlan
-from notification_consumer.ingest.ports import Fence
-from tests.unit.consumer_fakes import TOPIC, FakeLink, FakeStore, event_value
-
-TP0 = TopicPartition(TOPIC, 0)
-
-
-def settings(**overrides: Any) -> Settings:
-    base: dict[str, Any] = dict(kafka_topic=TOPIC, kafka_group_id="g", batch_wait_ms=1,
-                                backoff_initial_s=0.001, backoff_max_s=0.005, max_attempts=3,
-                                record_hold_max_s=100, stop_timeout_s=2)
-    return Settings(**{**base, **overrides})
-
-
-@asynccontextmanager
-async def running(store: FakeStore, link: FakeLink, **overrides: Any
-                  ) -> AsyncIterator[NotificationConsumer]:
-    exit_codes: list[int] = []
-    consumer = NotificationConsumer(settings(**overrides), store, link,
-                                    exit_process=exit_codes.append)
-    consumer.exit_codes = exit_codes  # type: ignore[attr-defined]
-    consumer.start()
-    try:
-        yield consumer
-    finally:
-        await consumer.stop()
-
-
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.002)
-
-
-def fenced_count() -> float:
-    return metrics.FENCED_BATCHES._value.get()  # type: ignore[no-any-return]
+from tests.unit.consumer_fakes import FakeLink, FakeStore, event_value
+from tests.unit.loop_support import TP0, produce_event, running, settings, until
 
 
 async def test_valid_events_are_written_once_and_offsets_stored() -> None:
@@ -66,8 +27,7 @@ async def test_valid_events_are_written_once_and_offsets_stored() -> None:
 async def test_poison_is_dead_lettered_and_the_next_event_processed() -> None:
     store, link = FakeStore(), FakeLink()
     link.produce(b"{not json")
-    event_id, value, headers = event_value()
-    link.produce(value, headers=headers)
+    event_id = produce_event(link)
     async with running(store, link):
         await until(lambda: store.stored() == 2)
     assert list(store.events) == [event_id]
@@ -101,8 +61,7 @@ async def test_a_record_failing_late_is_retried_then_dead_lettered_alone() -> No
 
 async def test_an_outage_is_retried_without_counting_attempts_or_skipping() -> None:
     store, link = FakeStore(), FakeLink()
-    event_id, value, headers = event_value()
-    link.produce(value, headers=headers)
+    event_id = produce_event(link)
     store.healthy = False
     store.fail = lambda plan: ConnectionRefusedError(111, "refused")
     async with running(store, link) as consumer:
@@ -171,75 +130,6 @@ async def test_kafka_down_for_the_dead_letter_publish_rolls_back_and_retries() -
     assert len(store.dead_letters) == 1 and len(link.sent) == 1
 
 
-async def test_a_zombie_batch_is_rolled_back_counted_and_its_partition_paused() -> None:
-    store, link = FakeStore(), FakeLink()
-    async with running(store, link):
-        await until(lambda: store.stored(0) is None and (TOPIC, 0) in store.offsets)
-        # Another member claims the partition with a newer generation (we were expelled).
-        store.offsets[(TOPIC, 0)] = (None, 2, "member-2")
-        before = fenced_count()
-        _, value, headers = event_value()
-        link.produce(value, headers=headers)
-        await until(lambda: fenced_count() > before)
-        assert TP0 in link.paused
-        assert not store.events and store.stored(0) is None
-        # The rebalance reaches us: generation 3, we own it again, it resumes from stored.
-        await link.rebalance({TP0}, Fence(3, "member-1"))
-        await until(lambda: store.stored(0) == 1)
-    assert len(store.events) == 1
-
-
-async def test_a_claim_refused_keeps_the_partition_paused_and_unwritten() -> None:
-    store = FakeStore()
-    store.offsets[(TOPIC, 0)] = (0, 5, "member-9")  # a newer generation holds it
-    link = FakeLink(partitions=2)
-    _, v0, h0 = event_value()
-    link.produce(v0, 0, h0)
-    _, v1, h1 = event_value()
-    link.produce(v1, 1, h1)
-    async with running(store, link):
-        await until(lambda: store.stored(1) == 1)  # the other partition flows
-        assert TP0 in link.paused and store.stored(0) == 0
-
-
-async def test_a_failed_claim_is_retried_and_resumes_from_the_stored_offset() -> None:
-    store, link = FakeStore(), FakeLink()
-    store.offsets[(TOPIC, 0)] = (1, 0, "")
-    link.produce(b"already done")
-    event_id, value, headers = event_value()
-    link.produce(value, headers=headers)
-    store.claim_error = ConnectionResetError(104, "reset")
-    async with running(store, link) as consumer:
-        await until(lambda: TP0 in link.paused)
-        assert "claim failed" in (consumer.health().degraded or "")
-        store.claim_error = None
-        await until(lambda: store.stored() == 2, timeout=8)
-    assert list(store.events) == [event_id] and not store.dead_letters  # offset 0 not redone
-
-
-async def test_revocation_lets_the_batch_in_flight_finish_and_flushes_kafkas_copy() -> None:
-    store, link = FakeStore(), FakeLink()
-    _, value, headers = event_value()
-    link.produce(value, headers=headers)
-    async with running(store, link):
-        await until(lambda: store.stored() == 1)
-        await link.rebalance(set(), Fence(2, "member-1"))
-        assert link.committed[TP0] == 1
-
-
-async def test_kafkas_copy_is_requeued_when_a_commit_fails() -> None:
-    store, link = FakeStore(), FakeLink()
-    link.commit_error = RuntimeError("coordinator moving")
-    _, value, headers = event_value()
-    link.produce(value, headers=headers)
-    async with running(store, link) as consumer:
-        await until(lambda: store.stored() == 1)
-        await asyncio.sleep(0.02)
-        assert consumer.offsets.pending == {TP0: 1}
-        link.commit_error = None
-    assert link.committed[TP0] == 1
-
-
 async def test_an_idle_successful_fetch_clears_a_fetch_problem() -> None:
     from aiokafka.errors import KafkaConnectionError
 
@@ -258,8 +148,7 @@ async def test_a_crashing_loop_is_restarted() -> None:
     async with running(store, link, max_loop_restarts=50, backoff_initial_s=0.001):
         await until(lambda: link.starts >= 2)
         link.fetch_error = None
-        _, value, headers = event_value()
-        link.produce(value, headers=headers)
+        produce_event(link)
         await until(lambda: store.stored() == 1)
 
 
@@ -274,8 +163,7 @@ async def test_the_hook_after_each_database_commit_is_called() -> None:
     calls = []
     store, link = FakeStore(), FakeLink()
     for _ in range(3):
-        _, value, headers = event_value()
-        link.produce(value, headers=headers)
+        produce_event(link)
     consumer = NotificationConsumer(settings(), store, link,
                                     after_db_commit=lambda: calls.append(1))
     consumer.start()
@@ -305,52 +193,3 @@ async def test_same_event_id_with_other_bytes_is_a_conflict_dead_letter() -> Non
         link.produce(other)
         await until(lambda: store.stored() == 2)
     assert [letter.reason for letter in store.dead_letters.values()] == ["conflict"]
-
-
-async def test_health_reports_owned_partitions_and_time_since_commit() -> None:
-    store, link = FakeStore(), FakeLink(partitions=2)
-    _, value, headers = event_value()
-    link.produce(value, 1, headers)
-    async with running(store, link) as consumer:
-        await until(lambda: store.stored(1) == 1)
-        health = consumer.health()
-        assert health.assigned == (0, 1) and set(health.since_commit) == {1}
-        await link.rebalance({TopicPartition(TOPIC, 0)}, Fence(2, "member-1"))
-        assert consumer.health().since_commit == {}
-
-
-async def test_a_stale_claim_answering_after_a_new_assignment_does_not_pause_it() -> None:
-    store, link = FakeStore(), FakeLink()
-    async with running(store, link) as consumer:
-        await until(lambda: (TOPIC, 0) in store.offsets)
-        store.offsets[(TOPIC, 0)] = (None, 2, "member-2")  # we were expelled
-        _, value, headers = event_value()
-        link.produce(value, headers=headers)
-        await until(lambda: TP0 in link.paused)  # fenced
-        store.claim_gate = asyncio.Event()
-        await until(lambda: consumer.ownership._claiming.locked())  # a retry in flight
-        rebalance = asyncio.create_task(link.rebalance({TP0}, Fence(3, "member-1")))
-        await asyncio.sleep(0.01)
-        store.claim_gate.set()
-        await rebalance
-        await until(lambda: store.stored(0) == 1)
-        assert TP0 not in link.paused
-
-
-async def test_records_fetched_while_a_new_partition_is_claimed_are_not_skipped() -> None:
-    store, link = FakeStore(), FakeLink(partitions=2)
-    link.log.pop(TopicPartition(TOPIC, 1))
-    async with running(store, link):
-        await until(lambda: (TOPIC, 0) in store.offsets)
-        tp1 = TopicPartition(TOPIC, 1)
-        link.log[tp1] = []
-        ids = set()
-        for _ in range(20):
-            event_id, value, headers = event_value()
-            link.produce(value, 1, headers)
-            ids.add(event_id)
-        # Kafka's position for the new partition starts at 0 (nothing committed): the loop
-        # can fetch from it while the claim waits for the beginning offsets.
-        await link.rebalance({TP0, tp1}, Fence(2, "member-1"))
-        await until(lambda: store.stored(1) == 20)
-    assert set(store.events) == ids

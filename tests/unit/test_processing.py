@@ -1,4 +1,3 @@
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
@@ -8,17 +7,7 @@ import orjson
 from notification_consumer.ingest.planning import plan_batch
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-
-
-@dataclass
-class Rec:
-    value: bytes | None
-    offset: int
-    partition: int = 0
-    topic: str = "t"
-    timestamp: int = 0
-    key: bytes | None = None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
+from tests.unit.consumer_fakes import Rec
 
 
 def value(event_id: object = None, amount: str = "1.00") -> bytes:
