@@ -82,7 +82,8 @@ chaos: install ## faults against the running stack (make up [CLUSTER=1]), then r
 browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
 	@deploy/local/chromium.sh
 
-test: install infra-up browser ## the whole test suite against the real Kafka and PostgreSQL
+test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+	@deploy/local/chromium.sh --if-possible
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: install ## unit tests only (no servers)

@@ -37,10 +37,27 @@ class Stack:
     database_url: str
 
 
+def missing_browser() -> str | None:
+    """Why these tests cannot run here, or None when they can."""
+    missing = [name for name, path in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
+               if not path]
+    if not missing:
+        return None
+    return (f"{' and '.join(missing)} not found: install Debian's chromium and chromium-driver "
+            "(`make browser` as root, or apt-get install chromium chromium-driver), or set "
+            "CHROMIUM and CHROMEDRIVER to the binaries")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture: no services are started for a test that cannot run.
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    if not CHROMIUM or not CHROMEDRIVER:
-        pytest.skip("chromium/chromedriver not installed: run `make browser` (apt, as root)")
+    assert CHROMIUM and CHROMEDRIVER  # pytest_runtest_setup skipped the tests otherwise
     profile = tempfile.mkdtemp(prefix="paystream-chromium-")
     options = Options()
     options.binary_location = CHROMIUM
