@@ -1,15 +1,15 @@
 """A new user's path: both console scripts as processes, configured only by environment."""
 
 import json
-import time
+from typing import Any
 
 import httpx
 
 from tests.processes import Service
-from tests.support import payment, unique
+from tests.support import payment, unique, wait_until
 
 
-def test_post_then_get_processed_event_and_trace_follows(
+async def test_post_then_get_processed_event_and_trace_follows(
     database_url: str, topics: tuple[str, str]
 ) -> None:
     main, dlq = topics
@@ -19,23 +19,23 @@ def test_post_then_get_processed_event_and_trace_follows(
     # The consumer logs each event (with its trace id) at DEBUG; at INFO one line per batch.
     consumer = Service("notification-consumer", {**env, "LOG_LEVEL": "DEBUG"}).start()
     try:
-        api.wait_ready()
-        consumer.wait_ready()
+        await api.ready()
+        await consumer.ready()
         trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-        response = httpx.post(f"{api.url}/payments", json=payment(), headers={
-            "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"}, timeout=10)
-        assert response.status_code == 202, response.text
-        event_id = response.json()["event_id"]
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            got = httpx.get(f"{consumer.url}/events/{event_id}", timeout=5)
-            if got.status_code == 200:
-                break
-            time.sleep(0.05)
-        assert got.status_code == 200, got.text
-        assert got.json()["trace_id"] == trace_id
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(f"{api.url}/payments", json=payment(), headers={
+                "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+            assert response.status_code == 202, response.text
+            event_id = response.json()["event_id"]
+
+            async def processed() -> dict[str, Any] | None:
+                got = await client.get(f"{consumer.url}/events/{event_id}")
+                return got.json() if got.status_code == 200 else None
+
+            event = await wait_until(processed, 20, what="the event served by the consumer")
+        assert event["trace_id"] == trace_id
         # Graceful SIGTERM: uvicorn finishes, runs the shutdown, then re-raises the signal.
-        assert api.stop() in (0, -15) and consumer.stop() in (0, -15)
+        assert await api.terminate() in (0, -15) and await consumer.terminate() in (0, -15)
         assert "transaction api stopped" in api.log_text()
         assert "notification consumer stopped" in consumer.log_text()
         for service in (api, consumer):
@@ -44,5 +44,5 @@ def test_post_then_get_processed_event_and_trace_follows(
             assert any(line.get("trace_id") == trace_id and
                        line.get("event_id") == event_id for line in lines), service.name
     finally:
-        api.kill()
-        consumer.kill()
+        await api.crash()
+        await consumer.crash()

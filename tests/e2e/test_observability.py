@@ -27,9 +27,10 @@ CONSUMER_FAMILIES = {
 }
 
 
-def scrape(url: str) -> dict[str, float]:
+async def scrape(url: str) -> dict[str, float]:
     """Sample name with labels -> value, e.g. 'consumer_dead_letters_total{reason=not_json}'."""
-    text = httpx.get(f"{url}/metrics", timeout=5).text
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"{url}/metrics")).text
     samples: dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         samples[f"family:{family.name}"] = 1
@@ -66,7 +67,7 @@ async def test_documented_metrics_are_exported_and_move(
             assert raw.offset >= 0
 
         async def settled() -> dict[str, float] | None:
-            m = await asyncio.to_thread(scrape, consumer.url)
+            m = await scrape(consumer.url)
             done = total(m, "consumer_events_processed_total") >= 10 and \
                 total(m, "consumer_dead_letters_total") >= 2 and \
                 "consumer_lag_messages{partition=0}" in m and \
@@ -74,7 +75,7 @@ async def test_documented_metrics_are_exported_and_move(
             return m if done else None
 
         seen = await wait_until(settled, 30, interval=0.2, what="consumer metrics")
-        api_seen = await asyncio.to_thread(scrape, api.url)
+        api_seen = await scrape(api.url)
     finally:
         await api.crash()
         await consumer.crash()
@@ -143,5 +144,5 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
 
 
 async def _zero_lag_metric(url: str) -> bool:
-    m = await asyncio.to_thread(scrape, url)
+    m = await scrape(url)
     return "consumer_lag_messages{partition=0}" in m and total(m, "consumer_lag_messages") == 0
