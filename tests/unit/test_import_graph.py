@@ -2,6 +2,7 @@
 two services never import each other, and nothing outside tests imports tests."""
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ def _imports(path: Path, module: str, known: dict[str, Path]) -> set[str]:
     return out
 
 
+@functools.cache  # parsed once for the tests below, which only read it
 def _graph() -> dict[str, set[str]]:
     known = _modules()
     return {m: _imports(p, m, known) for m, p in known.items()}
