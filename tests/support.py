@@ -164,6 +164,16 @@ async def stats_when(consumer: httpx.AsyncClient, check: Callable[[Any], bool],
     return await wait_until(probe, timeout, interval=0.1, what="consumer stats")
 
 
+async def served_event(client: httpx.AsyncClient, event_id: str, timeout: float,
+                       base_url: str = "") -> dict[str, Any]:
+    """GET /events/{event_id} (on `base_url`) until the consumer serves it: processed."""
+    async def processed() -> dict[str, Any] | None:
+        got = await client.get(f"{base_url}/events/{event_id}")
+        return got.json() if got.status_code == 200 else None
+
+    return await wait_until(processed, timeout, what=f"event {event_id} served")
+
+
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
     """A plain asyncpg connection to a SQLAlchemy-style URL, closed afterwards."""

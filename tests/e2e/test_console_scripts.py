@@ -1,12 +1,11 @@
 """A new user's path: both console scripts as processes, configured only by environment."""
 
 import json
-from typing import Any
 
 import httpx
 
 from tests.processes import Service
-from tests.support import payment, unique, wait_until
+from tests.support import payment, served_event, unique
 
 
 async def test_post_then_get_processed_event_and_trace_follows(
@@ -27,12 +26,7 @@ async def test_post_then_get_processed_event_and_trace_follows(
                 "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
             assert response.status_code == 202, response.text
             event_id = response.json()["event_id"]
-
-            async def processed() -> dict[str, Any] | None:
-                got = await client.get(f"{consumer.url}/events/{event_id}")
-                return got.json() if got.status_code == 200 else None
-
-            event = await wait_until(processed, 20, what="the event served by the consumer")
+            event = await served_event(client, event_id, 20, consumer.url)
         assert event["trace_id"] == trace_id
         # Graceful SIGTERM: uvicorn finishes, runs the shutdown, then re-raises the signal.
         assert await api.terminate() in (0, -15) and await consumer.terminate() in (0, -15)

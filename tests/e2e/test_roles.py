@@ -2,12 +2,11 @@
 alone serves REST and subscriptions, webhooks alone sends, console alone serves its pages."""
 
 import asyncio
-from typing import Any
 
 import httpx
 
 from tests.processes import BIN, Service
-from tests.support import payment, unique, wait_until
+from tests.support import payment, served_event, unique, wait_until
 from tests.webhook_receiver import Receiver
 from tests.webhooks_support import FAST_ENV
 
@@ -53,13 +52,8 @@ async def test_roles_run_apart_over_one_database(database_url: str,
             posted = await client.post(f"{api.url}/payments", json=payment(payer=account))
             assert posted.status_code == 202, posted.text
             event_id = posted.json()["event_id"]
-
-            async def processed() -> dict[str, Any] | None:
-                got = await client.get(f"{http.url}/events/{event_id}")
-                return got.json() if got.status_code == 200 else None
-
             # Written by the ingest process, read through the http process.
-            row = await wait_until(processed, 60, what="the event served by the http role")
+            row = await served_event(client, event_id, 60, http.url)
             assert row["event_id"] == event_id
 
             async def delivered() -> bool:

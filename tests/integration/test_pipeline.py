@@ -12,6 +12,7 @@ from tests.support import (
     in_process,
     payment,
     publish,
+    served_event,
     stats_when,
     unique,
     wait_until,
@@ -26,12 +27,7 @@ async def test_posted_payment_is_processed_and_served(
     async with in_process(api_app(database_url, main)) as api, \
             in_process(consumer_app(database_url, main, dlq)) as consumer:
         accepted = (await api.post("/payments", json=body)).json()
-
-        async def processed() -> dict[str, Any] | None:
-            r = await consumer.get(f"/events/{accepted['event_id']}")
-            return r.json() if r.status_code == 200 else None
-
-        event = await wait_until(processed, 20, what="event processed")
+        event = await served_event(consumer, accepted["event_id"], 20)
         assert event["amount"] == "42.00" and event["payer_id"] == body["payer_id"]
         assert isinstance(event["partition"], int) and isinstance(event["offset"], int)
         listed = (await consumer.get("/events", params={"account_id": body["payee_id"]})).json()
