@@ -57,7 +57,8 @@ def create_app(settings: Settings, *,
 
     ingest: IngestView = IngestElsewhere()
     if "ingest" in roles:
-        store = PostgresEffects(engine, settings.kafka_group_id, settings.claim_stale_s)
+        store = PostgresEffects(engine, settings.kafka_group_id, settings.claim_stale_s,
+                                settings.park_keys)
         consumer = NotificationConsumer(settings, store, AioKafkaLink(settings),
                                         after_db_commit=after_db_commit)
         ingest = consumer

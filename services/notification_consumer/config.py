@@ -111,6 +111,21 @@ class Settings(WebhookSettings, CommonSettings):
     replay_rate_per_s: float = Field(
         default=20.0, gt=0, le=1000,
         description="Dead letters per second a bulk replay from the console publishes.")
+    park_keys: bool = Field(
+        default=True,
+        description="A record dead-lettered for its content parks its key on its partition: "
+                    "the key's later records are stored, not applied, until the letter is "
+                    "discarded or replayed. Off: no new key is parked (keys already parked "
+                    "stay parked until released).")
+    release_poll_s: float = Field(
+        default=1.0, gt=0, le=60,
+        description="How often the ingest loop looks for released keys to apply.")
+    release_keys_per_step: int = Field(
+        default=20, ge=1, le=1000,
+        description="Released keys applied per release transaction.")
+    release_records_per_step: int = Field(
+        default=500, ge=1, le=10_000,
+        description="Parked records of one key applied per release transaction.")
 
     @field_validator("consumer_roles")
     @classmethod

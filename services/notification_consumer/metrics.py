@@ -46,7 +46,19 @@ FENCED_BATCHES = Counter("consumer_fenced_batches_total",
                          "Batches rolled back because their partitions had a newer owner")
 LOOP_RESTARTS = Counter("consumer_loop_restarts_total",
                         "Times the consumer loop crashed and was restarted")
-PER_PARTITION = (LAG, LAG_SECONDS, SINCE_COMMIT)
+DRAIN_SECONDS = Gauge("consumer_drain_seconds",
+                      "Estimated time to drain the lag at the recent processing rate "
+                      "(absent while nothing moves)", ["partition"])
+PARKED = Counter("consumer_parked_records_total", "Records stored behind a parked key")
+RELEASED = Counter("consumer_released_records_total",
+                   "Parked records a release applied (or dead-lettered again)")
+RELEASE_FAILURES = Counter("consumer_release_failures_total",
+                           "Release transactions that failed and will be retried")
+PARKED_KEYS = Gauge("consumer_parked_keys", "Keys parked behind a dead letter (this group)")
+PARKED_RECORDS = Gauge("consumer_parked_record_count", "Records waiting behind parked keys")
+OLDEST_PARK_SECONDS = Gauge("consumer_oldest_parked_key_seconds",
+                            "How long the longest-parked key has been parked (0: none)")
+PER_PARTITION = (LAG, LAG_SECONDS, SINCE_COMMIT, DRAIN_SECONDS)
 
 
 def forget_partitions(partitions: set[int]) -> None:
@@ -64,6 +76,7 @@ def observe_outcome(outcome: "WriteOutcome") -> None:
     now = datetime.now(UTC)
     EVENTS_PROCESSED.inc(len(outcome.inserted))
     DUPLICATES.inc(outcome.duplicates)
+    PARKED.inc(outcome.parked)
     per_event_logs = log.isEnabledFor(logging.DEBUG)
     slowest = 0.0
     for row in outcome.inserted:
@@ -76,10 +89,10 @@ def observe_outcome(outcome: "WriteOutcome") -> None:
                 "offset": row.offset, "trace_id": row.trace_id,
                 "latency_ms": round(latency * 1000, 2)})
     if log.isEnabledFor(logging.INFO) and (outcome.inserted or outcome.duplicates
-                                           or outcome.dead_lettered):
+                                           or outcome.dead_lettered or outcome.parked):
         log.info("batch processed", extra={
             "processed": len(outcome.inserted), "duplicates": outcome.duplicates,
-            "dead_letters": len(outcome.dead_lettered),
+            "dead_letters": len(outcome.dead_lettered), "parked": outcome.parked,
             "offsets": offset_ranges(outcome.inserted),
             "max_latency_ms": round(slowest * 1000, 2)})
 

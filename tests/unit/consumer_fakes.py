@@ -57,6 +57,11 @@ class FakeStore:
         self.claim_gate: asyncio.Event | None = None  # when set, claims wait for it
         self.writes = 0
 
+    async def release(self, topic: str, partitions: Sequence[int], fence: Fence,
+                      publish: PublishLetters, keys: int, records: int) -> WriteOutcome | None:
+        """Parking is the PostgreSQL store's (tests/integration, tests/faults): none here."""
+        return None
+
     async def write(self, plan: BatchPlan, fence: Fence, publish: PublishLetters) -> WriteOutcome:
         await asyncio.sleep(0)
         error = self.fail(plan)

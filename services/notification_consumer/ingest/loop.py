@@ -7,7 +7,9 @@ Guarantees kept here (see the product contract):
 - on assignment the partitions are claimed and read from the stored offsets; on revocation
   the in-flight batch finishes first and Kafka's copy is flushed;
 - an outage (a dependency down) rewinds the batch and backs off: nothing is skipped;
-- anything else isolates the failing record (isolation.py) so the partition moves on.
+- anything else isolates the failing record (isolation.py) so the partition moves on;
+- a record dead-lettered for its content parks its key (parking.py, in the same
+  transaction); released keys are applied between batches (release_step.py).
 """
 
 import asyncio
@@ -33,6 +35,7 @@ from notification_consumer.ingest.offset_copy import OffsetCopy
 from notification_consumer.ingest.ownership import Ownership
 from notification_consumer.ingest.planning import BatchPlan, plan_batch
 from notification_consumer.ingest.ports import Batch, EffectStore, KafkaLink, WriteOutcome
+from notification_consumer.ingest.release_step import ReleaseStep
 from notification_consumer.ingest.spans import batch_span, events_processed
 from notification_consumer.ingest.supervisor import supervise
 
@@ -61,6 +64,9 @@ class NotificationConsumer:
         self.isolation = Isolation(settings.max_attempts, settings.record_hold_max_s,
                                    self.dependencies_healthy)
         self.ownership = Ownership(self)
+        self.releases = ReleaseStep(self, settings.kafka_topic, self.letters.publish,
+                                    settings.release_poll_s, settings.release_keys_per_step,
+                                    settings.release_records_per_step)
         self.after_db_commit = after_db_commit  # tests inject a crash here
         self.exit_process = exit_process
         self.stopping = asyncio.Event()
@@ -139,6 +145,7 @@ class NotificationConsumer:
         pending: _Fetched | None = None
         while not self.stopping.is_set():
             await self.ownership.retry_claims()
+            await self.releases.maybe_run()  # older than anything fetched: applied first
             try:
                 batch = await self.link.getmany(
                     timeout_ms=0 if pending else self.settings.batch_wait_ms,

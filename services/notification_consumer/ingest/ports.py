@@ -31,6 +31,10 @@ class WriteOutcome:
     inserted: list[EventRow] = field(default_factory=list)
     duplicates: int = 0
     dead_lettered: list[DeadLetter] = field(default_factory=list)
+    parked: int = 0  # records stored behind a parked key
+    released: int = 0  # parked records a release applied (or dead-lettered)
+    # (row id, letter) of the letters recorded for the first time, for the DLQ topic
+    letter_ids: list[tuple[int, DeadLetter]] = field(default_factory=list)
 
 
 # Called inside the write transaction, after the fence check, with (row id, letter) pairs.
@@ -41,6 +45,11 @@ class EffectStore(Protocol):
     async def write(self, plan: BatchPlan, fence: Fence, publish: PublishLetters) -> WriteOutcome:
         """Effects, dead letters and offsets in one transaction; raises Fenced (rolled back)
         unless every partition of the plan is still claimed by `fence`."""
+        ...
+
+    async def release(self, topic: str, partitions: Sequence[int], fence: Fence,
+                      publish: PublishLetters, keys: int, records: int) -> WriteOutcome | None:
+        """Apply released parked records in offset order, fenced; None when there are none."""
         ...
 
     async def claim(

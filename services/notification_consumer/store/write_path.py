@@ -6,6 +6,9 @@ Why COPY: the rows travel in asyncpg's binary COPY format, which costs the clien
 than SQLAlchemy's array parameters (BENCHMARKS.md, "The consumer's write path"), and
 PostgreSQL does the same insert work either way.
 
+Order: rows are inserted in offset order per partition, so `seq` shows the order in which
+one account's events were applied (a release of parked records included).
+
 Exactly-once effect: the primary key on event_id decides, and notifications come only from
 rows this statement inserted, in one INSERT (its statement-level triggers queue the webhook
 deliveries in the same transaction). The staging table is `ON COMMIT DELETE ROWS`, so nothing
@@ -57,7 +60,7 @@ _INSERT_FROM_STAGE = f"""
             owner_scope)
         SELECT event_id, payer_id, payee_id, CAST(amount AS numeric), currency, description,
             occurred_at, topic, partition, "offset", payload_hash, trace_id, owner_scope
-        FROM pg_temp.{STAGE}
+        FROM pg_temp.{STAGE} ORDER BY partition, "offset"
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id, payer_id, payee_id, amount, currency
     ), {NOTES_OF_NEW}
