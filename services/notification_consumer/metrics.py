@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from notification_consumer.ingest.planning import EventRow
     from notification_consumer.ingest.ports import WriteOutcome
@@ -104,3 +104,14 @@ def offset_ranges(rows: "Sequence[EventRow]") -> dict[str, list[int]]:
     for row in rows:  # a batch's rows are in offset order per partition
         ranges.setdefault(row.partition, [row.offset, row.offset])[1] = row.offset
     return {str(p): span for p, span in ranges.items()}
+
+
+def forget_drain(partition: int) -> None:
+    with contextlib.suppress(KeyError):
+        DRAIN_SECONDS.remove(str(partition))
+
+
+def observe_parked(totals: "Mapping[str, float]") -> None:
+    PARKED_KEYS.set(totals["keys"])
+    PARKED_RECORDS.set(totals["records"])
+    OLDEST_PARK_SECONDS.set(totals["oldest_park_s"])

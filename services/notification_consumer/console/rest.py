@@ -4,7 +4,8 @@ lineage. Errors are problem+json like the rest of the API."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from pydantic import ValidationError
 
 from notification_consumer.console.access import Access
 from notification_consumer.console.lineage import compose
@@ -13,8 +14,11 @@ from notification_consumer.dead_letters.bulk import close_audit, open_audit
 from notification_consumer.dead_letters.replay import (
     ReplayOutcome,
 )
+from notification_consumer.http.parking_schemas import ReleasePreview, ReplayRequest
 from notification_consumer.http.schemas import ReplayResult
+from notification_consumer.store.parked_reads import release_preview
 from notification_consumer.store.reads import reading_errors
+from service_kit.bodies import read_json_object
 from service_kit.errors import (
     Forbidden,
     NotFound,
@@ -22,9 +26,10 @@ from service_kit.errors import (
     PublishFailed,
     Unauthorized,
 )
-from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
+from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 
 router = APIRouter()
+REPLAY_BODY_BYTES = 256 * 1024  # a corrected value of 65,536 characters, JSON-escaped
 
 
 def _unauthorized() -> Unauthorized:
@@ -45,13 +50,15 @@ async def admin(access: Annotated[Access, Depends(reader)]) -> Access:
     return access
 
 
-async def replay_one(console: Console, letter_id: int, actor: str, reason: str) -> ReplayOutcome:
+async def replay_one(console: Console, letter_id: int, actor: str, reason: str,
+                     corrected: bytes | None = None) -> ReplayOutcome:
     """One letter, audited; our errors become problems, never a second publish."""
     async with reading_errors():
         audit_id = await open_audit(console.engine, actor, "replay", reason,
-                                    {"letter_id": letter_id}, 1)
+                                    {"letter_id": letter_id,
+                                     "corrected": corrected is not None}, 1)
         try:
-            outcome = await console.replayer.replay(letter_id, actor, audit_id)
+            outcome = await console.replayer.replay(letter_id, actor, audit_id, corrected)
         except BaseException as exc:
             await close_audit(console.engine, audit_id, 0, 0, 1)
             if isinstance(exc, PublishFailed):  # recorded as pending before the publish
@@ -62,19 +69,47 @@ async def replay_one(console: Console, letter_id: int, actor: str, reason: str) 
         return outcome
 
 
-@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult,
-             responses={c: PROBLEM_RESPONSE_SCHEMA for c in (401, 403, 404, 409, 503)},
+@router.post("/dead-letters/{letter_id}/replay", response_model=ReplayResult | ReleasePreview,
+             responses={c: PROBLEM_RESPONSE_SCHEMA for c in (401, 403, 404, 409, 413, 415,
+                                                             422, 503)},
              tags=["dead letters"],
-             summary="Republish a dead letter's original bytes to the main topic, exactly once")
+             summary="Replay a dead letter exactly once (optionally corrected); a letter that "
+                     "parked its key is applied first, then the key's parked records")
 async def replay_dead_letter(
-    console: ConsoleDep, access: Annotated[Access, Depends(admin)],
+    request: Request, console: ConsoleDep, access: Annotated[Access, Depends(admin)],
     letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
-) -> ReplayResult:
-    outcome = await replay_one(console, letter_id, access.scope, "REST replay")
+    dry_run: Annotated[bool, Query()] = False,
+) -> ReplayResult | ReleasePreview:
+    if dry_run:
+        return ReleasePreview(**await release_preview(
+            console.engine, console.settings.kafka_group_id, console.settings.kafka_topic,
+            letter_id))
+    corrected = await _corrected(request)
+    outcome = await replay_one(console, letter_id, access.scope,
+                               "REST replay" + (" (corrected)" if corrected else ""), corrected)
     return ReplayResult(id=letter_id, replayed_at=outcome.published_at,
                         already_replayed=outcome.already_replayed,
                         replay_id=outcome.replay_id, partition=outcome.partition,
                         offset=outcome.offset)
+
+
+async def _corrected(request: Request) -> bytes | None:
+    """The optional body's corrected value; no body at all is a plain replay."""
+    if request.headers.get("content-length", "0") == "0" \
+            and "transfer-encoding" not in request.headers:
+        return None
+    try:
+        body = ReplayRequest.model_validate(await read_json_object(request, REPLAY_BODY_BYTES))
+    except ValidationError as exc:
+        raise Problem(422, "the body must be {\"corrected_value\": \"...\"} (at most "
+                      "65,536 characters) or absent", field="corrected_value") from exc
+    if body.corrected_value is None:
+        return None
+    try:
+        return body.corrected_value.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a \ud800 escape
+        raise Problem(422, "corrected_value is not valid Unicode",
+                      field="corrected_value") from exc
 
 
 @router.get("/lineage/{event_id}", tags=["events"],

@@ -27,9 +27,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notification_consumer.config import Settings
+from notification_consumer.dead_letters.release import replay_into_park
 from notification_consumer.dead_letters.republish import ATTEMPT_BOUND_S, Placement, ReplayPublisher
 from notification_consumer.dead_letters.stored import letter_record
 from notification_consumer.store.batch_sql import S
+from payment_events.codec import KafkaRecord
 from service_kit.errors import Conflict, NotFound
 
 REPLAY_LEASE_S = ATTEMPT_BOUND_S + 30.0
@@ -68,19 +70,21 @@ class ReplayInProgress(Conflict):
 # Two statements on purpose: under READ COMMITTED a statement that waited for the row lock
 # re-reads the locked row but not a joined one, so the replay row is read after the lock.
 _LOCK = text(f"""
-    SELECT id, group_id, topic, key, value, header_keys, header_values FROM {S}.dead_letters
+    SELECT id, group_id, topic, partition, "offset", key, value, header_keys, header_values,
+        replayed_at, discarded_at FROM {S}.dead_letters
     WHERE id = :id FOR UPDATE
 """)
 _REPLAY = text(f"""
     SELECT replay_id, state, published_at, partition, "offset", first_requested_at,
+           corrected_value,
            lease_until > now() AS leased,
            GREATEST(0, EXTRACT(EPOCH FROM lease_until - now())) AS lease_left
     FROM {S}.dead_letter_replays WHERE letter_id = :id
 """)
 _INSERT = text(f"""
     INSERT INTO {S}.dead_letter_replays (letter_id, replay_id, state, audit_id, actor_scope,
-        lease_until) VALUES (:id, :replay_id, 'pending', :audit_id, :actor,
-        now() + make_interval(secs => :lease))
+        lease_until, corrected_value) VALUES (:id, :replay_id, 'pending', :audit_id, :actor,
+        now() + make_interval(secs => :lease), :corrected)
     RETURNING first_requested_at
 """)
 _CLAIM = text(f"""
@@ -109,34 +113,41 @@ class LetterReplayer:
         self.engine = engine
         self.publisher = publisher
 
-    async def replay(self, letter_id: int, actor_scope: str,
-                     audit_id: int | None = None) -> ReplayOutcome:
-        """Raises LetterNotFound, LetterNotOurs, ReplayInProgress, PublishFailed,
-        ScanInconclusive, or a database error; none of them leaves a second publish behind."""
+    async def replay(self, letter_id: int, actor_scope: str, audit_id: int | None = None,
+                     corrected: bytes | None = None) -> ReplayOutcome:
+        """Raises LetterNotFound, LetterNotOurs, LetterDiscarded, ReplayInProgress,
+        PublishFailed, ScanInconclusive, or a database error; none of them leaves a second
+        publish behind. A letter that parks its key is replayed into the key's parked
+        records instead (release.py). `corrected`: the value to replay in place of the
+        original (the key and headers stay)."""
         async with self.engine.begin() as conn:
-            row = (await conn.execute(_LOCK, {"id": letter_id})).first()
-            if row is None:
-                raise LetterNotFound(letter_id)
-            if row.group_id != self.settings.kafka_group_id \
-                    or row.topic != self.settings.kafka_topic:
-                raise LetterNotOurs(f"letter {letter_id} came from topic {row.topic!r}, group "
-                                    f"{row.group_id!r}, not this consumer's")
+            row = await lock_letter(conn, letter_id, self.settings.kafka_group_id,
+                                    self.settings.kafka_topic)
             done = (await conn.execute(_REPLAY, {"id": letter_id})).first()
             lease_left = int(done.lease_left or 0) + 1 if done is not None else 0
             if done is not None and done.state == "published":
                 return _outcome(letter_id, done, already=True)
+            if done is None:
+                parked = await replay_into_park(conn, row, actor_scope, corrected)
+                if parked is not None:
+                    replay_id, when, partition, offset = parked
+                    return ReplayOutcome(letter_id, replay_id, False, when, partition, offset)
             if done is not None and done.leased:
                 mode, replay_id, since = "wait", done.replay_id, done.first_requested_at
             elif done is not None:
                 await conn.execute(_CLAIM, {"id": letter_id, "lease": REPLAY_LEASE_S})
                 mode, replay_id, since = "resolve", done.replay_id, done.first_requested_at
+                corrected = done.corrected_value
             else:
                 replay_id = uuid4()
                 since = (await conn.execute(_INSERT, {
                     "id": letter_id, "replay_id": replay_id, "audit_id": audit_id,
-                    "actor": actor_scope, "lease": REPLAY_LEASE_S})).scalar_one()
+                    "actor": actor_scope, "lease": REPLAY_LEASE_S,
+                    "corrected": corrected})).scalar_one()
                 mode = "publish"
             record = letter_record(row.key, row.value, row.header_keys, row.header_values)
+            if corrected is not None:
+                record = KafkaRecord(record.key, bytes(corrected), record.headers)
         if mode == "wait":
             return await self._wait_for_twin(letter_id, lease_left)
         if mode == "resolve":
@@ -180,6 +191,17 @@ class LetterReplayer:
     async def outcome(self, conn: AsyncConnection, letter_id: int) -> dict[str, Any] | None:
         row = (await conn.execute(_OUTCOME, {"id": letter_id})).first()
         return dict(row._mapping) if row is not None else None
+
+
+async def lock_letter(conn: AsyncConnection, letter_id: int, group: str, topic: str) -> Any:
+    """The letter's row, locked for the transaction; raises LetterNotFound, LetterNotOurs."""
+    row = (await conn.execute(_LOCK, {"id": letter_id})).first()
+    if row is None:
+        raise LetterNotFound(letter_id)
+    if row.group_id != group or row.topic != topic:
+        raise LetterNotOurs(f"letter {letter_id} came from topic {row.topic!r}, group "
+                            f"{row.group_id!r}, not this consumer's")
+    return row
 
 
 def _outcome(letter_id: int, row: Any, already: bool) -> ReplayOutcome:

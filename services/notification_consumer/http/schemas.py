@@ -104,7 +104,10 @@ class PartitionLag(BaseModel):
     committed_offset: int | None
     log_end_offset: int
     lag: int
-    lag_seconds: float
+    lag_seconds: float = Field(description="estimated age of the oldest unprocessed record")
+    drain_seconds: float | None = Field(
+        default=None, description="estimated time to drain the lag at the recent rate; null "
+                                  "while the stored offset does not move")
     status: str
 
 
@@ -118,6 +121,16 @@ class Stats(BaseModel):
     total_lag: int | None
     partitions: list[PartitionLag]
     status: str = Field(description="OK, WARN, STALL, STOP (Burrow-style), or UNKNOWN")
+    oldest_unprocessed_age_s: float | None = Field(
+        default=None, description="the oldest unprocessed record's estimated age, over all "
+                                  "partitions")
+    drain_seconds: float | None = Field(
+        default=None, description="estimated time until every partition has drained, at "
+                                  "the recent rate; null while some lagging partition does "
+                                  "not move")
+    parked: dict[str, float] | None = Field(
+        default=None, description="keys parked, records behind them, the longest park's age "
+                                  "(s), keys being released")
     kafka_error: str | None = None
     consumer: dict[str, Any]
 

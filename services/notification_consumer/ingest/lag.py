@@ -8,7 +8,8 @@ lag = log end offset - committed (stored) offset. Status per partition:
   STALL  the committed offset did not move over the window while lag > 0;
   STOP   nothing was ever committed for the partition while it has messages.
 Lag in seconds is estimated from the window's log-end samples: how long ago the log end was
-where the committed offset is now (kafka-lag-exporter's idea, at our sampling resolution).
+where the committed offset is now (kafka-lag-exporter's idea, at our sampling resolution):
+the age of the oldest unprocessed record. Time to drain is the lag over the window's rate.
 """
 
 import itertools
@@ -68,6 +69,21 @@ class LagWindow:
             if sample.end <= committed:
                 return max(0.0, now - sample.at)
         return max(0.0, now - window[0].at)  # older than the window: a lower bound
+
+    def drain_seconds(self, partition: int) -> float | None:
+        """The lag divided by the rate at which the stored offset moved over the window:
+        0 when there is no lag, None while it has not moved (no rate to go by)."""
+        window = self.samples.get(partition)
+        if not window:
+            return 0.0
+        first, last = window[0], window[-1]
+        lag = last.end - (last.committed or 0)
+        if lag <= 0:
+            return 0.0
+        if first.committed is None or last.committed is None or last.at <= first.at:
+            return None
+        rate = (last.committed - first.committed) / (last.at - first.at)
+        return lag / rate if rate > 0 else None
 
 
 def group_status(statuses: list[str]) -> str:

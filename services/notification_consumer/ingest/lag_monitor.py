@@ -12,7 +12,7 @@ from notification_consumer import metrics
 from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow, group_status
 from notification_consumer.ingest.view import IngestView
-from notification_consumer.store import batch_sql
+from notification_consumer.store import batch_sql, parked_reads
 from service_kit.periodic import Periodic
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,11 @@ class LagMonitor:
             label = str(partition)
             metrics.LAG.labels(label).set(p["lag"])
             metrics.LAG_SECONDS.labels(label).set(self.window.lag_seconds(partition, now))
+            drain = self.window.drain_seconds(partition)
+            if drain is None:
+                metrics.forget_drain(partition)
+            else:
+                metrics.DRAIN_SECONDS.labels(label).set(drain)
             since = health.since_commit.get(partition)
             if since is not None:
                 metrics.SINCE_COMMIT.labels(label).set(since)
@@ -65,15 +70,20 @@ class LagMonitor:
             stored = await batch_sql.stored_offsets(conn, self.settings.kafka_group_id,
                                                 self.settings.kafka_topic)
             counts = await batch_sql.counters(conn, self.settings.kafka_group_id)
+            parked = await parked_reads.totals(conn, self.settings.kafka_group_id,
+                                               self.settings.kafka_topic)
+        metrics.observe_parked(parked)
         result: dict[str, Any] = {
             "group_id": self.settings.kafka_group_id,
             "topic": self.settings.kafka_topic,
             **counts,
+            "parked": parked,
         }
         try:
             ends = await self.log_ends()
         except Exception as exc:  # noqa: BLE001 - report what we know
             result.update(lag=None, total_lag=None, partitions=[], status="UNKNOWN",
+                          oldest_unprocessed_age_s=None, drain_seconds=None,
                           kafka_error=f"{type(exc).__name__}: {exc}"[:200])
             return result
         now = time.time()
@@ -82,15 +92,22 @@ class LagMonitor:
             committed = stored.get(partition)
             lag = max(0, end - (committed or 0))
             status = self.window.status(partition) if lag else "OK"
+            drain = self.window.drain_seconds(partition) if lag else 0.0
             partitions.append({"partition": partition, "committed_offset": committed,
                                "log_end_offset": end, "lag": lag,
-                               "lag_seconds": round(self.window.lag_seconds(partition, now), 3),
+                               "lag_seconds": round(self.window.lag_seconds(partition, now), 3)
+                               if lag else 0.0,
+                               "drain_seconds": None if drain is None else round(drain, 3),
                                "status": status})
+        drains = [p["drain_seconds"] for p in partitions]
         result.update(
             lag={str(p["partition"]): p["lag"] for p in partitions},
             total_lag=sum(p["lag"] for p in partitions),
             partitions=partitions,
             status=group_status([p["status"] for p in partitions]),
+            # Partitions drain side by side: the total is the slowest one.
+            oldest_unprocessed_age_s=max((p["lag_seconds"] for p in partitions), default=0.0),
+            drain_seconds=None if None in drains else max(drains, default=0.0),
         )
         return result
 

@@ -2,7 +2,8 @@
 
 Compare per-minute buckets (count + id digest + payload digest) with the API's; only a
 bucket that differs is compared id by id. An accepted payment not processed here is
-dead-lettered (its id is in our dead letters), in flight (not yet published, or published
+dead-lettered (its id is in our dead letters), parked (stored behind a parked key until a
+release), in flight (not yet published, or published
 recently enough that the current lag or the grace period explains it) or else missing.
 """
 
@@ -22,6 +23,7 @@ from notification_consumer.reconcile.sources import (
     duplicate_effects,
     our_bucket,
     our_buckets,
+    parked,
 )
 
 MAX_IDS = 100
@@ -36,6 +38,7 @@ class Report:
     processed: int = 0
     dead_lettered: int = 0
     in_flight: int = 0
+    parked: int = 0  # stored behind a parked key until an operator releases it
     missing: int = 0
     duplicates: int = 0
     mismatched: int = 0
@@ -56,7 +59,8 @@ class Report:
         return {"since": self.since.isoformat(), "until": self.until.isoformat(),
                 "balanced": self.balanced, "accepted": self.accepted,
                 "processed": self.processed, "dead_lettered": self.dead_lettered,
-                "in_flight": self.in_flight, "missing": self.missing,
+                "in_flight": self.in_flight, "parked": self.parked,
+                "missing": self.missing,
                 "duplicates": self.duplicates, "mismatched": self.mismatched,
                 "unaccepted": self.unaccepted, "buckets": self.buckets,
                 "buckets_compared_by_id": self.buckets_compared_by_id,
@@ -107,9 +111,12 @@ async def reconcile(engine: AsyncEngine, api: ApiBuckets, since: datetime, until
                     if len(report.mismatched_ids) < MAX_IDS:
                         report.mismatched_ids.append(str(event_id))
         letters = await dead_lettered(conn, list(unprocessed))
+        waiting = await parked(conn, list(unprocessed))
     for event_id, row in sorted(unprocessed.items(), key=lambda kv: kv[1].accepted_at):
         if event_id in letters:
             report.dead_lettered += 1
+        elif event_id in waiting:
+            report.parked += 1
         elif row.published_at is None or row.published_at > now - settle:
             report.in_flight += 1
         else:

@@ -144,6 +144,16 @@ async def dead_lettered(conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
     return {r.event_id for r in await conn.execute(_DEAD_LETTERED, {"ids": ids})}
 
 
+async def parked(conn: AsyncConnection, ids: list[UUID]) -> set[UUID]:
+    """The ids among `ids` stored behind a parked key: waiting for a release, not missing."""
+    if not ids:
+        return set()
+    rows = await conn.execute(text(
+        f"SELECT DISTINCT event_id FROM {S}.parked_records WHERE event_id = ANY(:ids)"),
+        {"ids": ids})
+    return {r.event_id for r in rows}
+
+
 async def duplicate_effects(conn: AsyncConnection, since: datetime,
                             until: datetime) -> tuple[int, list[UUID]]:
     params = {"since": since, "until": until}
