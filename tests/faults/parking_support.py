@@ -4,10 +4,11 @@ dead letters."""
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from tests.faults.harness import make_events
-from tests.support import connection, producer
+from tests.support import connection, producer, wait_until
 
 PARTITION = 1
 PAYER = b"acct_parked_payer"
@@ -106,3 +107,26 @@ async def letter_id(url: str, topic: str, group: str) -> int:
         return int(await conn.fetchval(
             f"SELECT id FROM {S}.dead_letters WHERE topic = $1 AND group_id = $2",
             topic, group))
+
+
+async def parked_scenario(url: str, topic: str, group: str) -> Scenario:
+    """Until the consumer has read all 55 records: the payer's 3rd-5th parked."""
+    scenario = await send_scenario(topic)
+
+    async def read_all() -> bool:
+        return (await state(url, topic, group))["stored"] == scenario.sent
+    await wait_until(read_all, 60, what="all records read")
+    s = await state(url, topic, group)
+    assert await applied_order(url, scenario.ids) == scenario.ids[:1]
+    assert s["processed"] == 51 and s["letters"] == 1 and len(s["parked_offsets"]) == 3
+    [park] = s["parks"]  # type: ignore[misc]
+    assert park["key"] == PAYER and park["state"] == "parked" and park["records"] == 3
+    assert park["letter_id"] == await letter_id(url, topic, group)
+    return scenario
+
+
+async def released(url: str, topic: str, group: str, processed: int) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        s = await state(url, topic, group)
+        return s if s["processed"] == processed and not s["parks"] else None
+    return await wait_until(done, 30, what="the release applied")

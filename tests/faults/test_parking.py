@@ -11,40 +11,15 @@ import httpx
 import pytest
 
 from tests.faults.parking_support import (
-    PAYER,
-    Scenario,
     applied_order,
     letter_id,
-    send_scenario,
+    parked_scenario,
+    released,
     state,
 )
-from tests.support import consumer_app, in_process, unique, wait_until
+from tests.support import consumer_app, in_process, unique
 
 pytestmark = pytest.mark.faults
-
-
-async def parked_scenario(url: str, topic: str, group: str) -> Scenario:
-    """Until the consumer has read all 55 records: the payer's 3rd-5th parked."""
-    scenario = await send_scenario(topic)
-
-    async def read_all() -> bool:
-        return (await state(url, topic, group))["stored"] == scenario.sent
-    await wait_until(read_all, 60, what="all records read")
-    s = await state(url, topic, group)
-    e1, _, e3, e4, e5 = scenario.ids
-    assert await applied_order(url, scenario.ids) == [e1]
-    assert s["processed"] == 51 and s["letters"] == 1 and len(s["parked_offsets"]) == 3
-    [park] = s["parks"]  # type: ignore[misc]
-    assert park["key"] == PAYER and park["state"] == "parked" and park["records"] == 3
-    assert park["letter_id"] == await letter_id(url, topic, group)
-    return scenario
-
-
-async def released(url: str, topic: str, group: str, processed: int) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        s = await state(url, topic, group)
-        return s if s["processed"] == processed and not s["parks"] else None
-    return await wait_until(done, 30, what="the release applied")
 
 
 async def test_discard_applies_the_parked_records_in_order_once(
