@@ -79,7 +79,7 @@ async def applied_order(url: str, ids: list[UUID]) -> list[UUID]:
     return [r["event_id"] for r in rows]
 
 
-async def state(url: str, topic: str, group: str) -> dict[str, object]:
+async def state(url: str, topic: str, group: str) -> dict[str, Any]:
     async with connection(url) as conn:
         return {
             "processed": await conn.fetchval(
@@ -114,12 +114,13 @@ async def parked_scenario(url: str, topic: str, group: str) -> Scenario:
     scenario = await send_scenario(topic)
 
     async def read_all() -> bool:
-        return (await state(url, topic, group))["stored"] == scenario.sent
+        return bool((await state(url, topic, group))["stored"] == scenario.sent)
     await wait_until(read_all, 60, what="all records read")
     s = await state(url, topic, group)
     assert await applied_order(url, scenario.ids) == scenario.ids[:1]
     assert s["processed"] == 51 and s["letters"] == 1 and len(s["parked_offsets"]) == 3
-    [park] = s["parks"]  # type: ignore[misc]
+    parks: list[dict[str, Any]] = s["parks"]
+    [park] = parks
     assert park["key"] == PAYER and park["state"] == "parked" and park["records"] == 3
     assert park["letter_id"] == await letter_id(url, topic, group)
     return scenario

@@ -104,7 +104,8 @@ async def test_the_release_doors_refuse_hostile_input(
         huge = await post("/dead-letters/1/discard", json={"reason": "x" * 100_000},
                           headers=admin)
         assert huge.status_code == 413
-        for body in ({"reason": ""}, {"reason": "x" * 501}, {"reason": 5}, {}, []):
+        bodies: list[Any] = [{"reason": ""}, {"reason": "x" * 501}, {"reason": 5}, {}, []]
+        for body in bodies:
             answer = await post("/dead-letters/1/discard", json=body, headers=admin)
             assert answer.status_code in (400, 422), (body, answer.status_code)
         answer = await post("/dead-letters/1/discard", content=b"reason=x", headers={

@@ -56,8 +56,8 @@ async def test_a_release_cut_by_sigkill_applies_each_parked_record_once_in_order
     e1, _, e3, e4, e5 = scenario.ids
     cut = await state(database_url, main, group)
     assert await applied_order(database_url, scenario.ids) == [e1, e3, e4]
-    assert len(cut["parked_offsets"]) == 1  # type: ignore[arg-type]
-    consumer = consumer_service(database_url, main, dlq, group, **FAST).start()
+    assert len(cut["parked_offsets"]) == 1
+    consumer = consumer_service(database_url, main, dlq, group, argv=None, **FAST).start()
     try:
         s = await released(database_url, main, group, 54)
     finally:
@@ -72,8 +72,8 @@ async def test_a_rebalance_keeps_the_key_parked_at_the_new_owner(
 ) -> None:
     main, dlq = topics6
     group = unique("group")
-    first = consumer_service(database_url, main, dlq, group, **FAST).start()
-    second = consumer_service(database_url, main, dlq, group, **FAST)
+    first = consumer_service(database_url, main, dlq, group, argv=None, **FAST).start()
+    second = consumer_service(database_url, main, dlq, group, argv=None, **FAST)
     try:
         scenario = await parked_scenario(database_url, main, group)
         second.start()
