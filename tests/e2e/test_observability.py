@@ -63,7 +63,7 @@ async def test_documented_metrics_are_exported_and_move(
                 assert r.status_code == 202
         async with producer() as p:
             await p.send_and_wait(main, value=b"not json", key=b"k")
-            raw = await p.send_and_wait(main, value=b"also not json", key=b"k")
+            raw = await p.send_and_wait(main, value=b"also not json", key=b"k2")
             assert raw.offset >= 0
 
         async def settled() -> dict[str, float] | None:
@@ -116,7 +116,7 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
         await consumer.ready()
         async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
             async with producer() as p:
-                await p.send_and_wait(main, value=b"first", key=b"k")
+                await p.send_and_wait(main, value=b"first", key=b"k-first")
 
             async def drained_stats() -> dict[str, object] | None:
                 s = (await client.get("/stats")).json()
@@ -126,7 +126,8 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
         assert await consumer.terminate() in (0, -15)
         async with producer() as p:
             for i in range(200):
-                await p.send(main, value=f"poison {i}".encode(), key=b"k")
+                # A key each: a poison parks its own key (PARK_KEYS).
+                await p.send(main, value=f"poison {i}".encode(), key=f"k{i}".encode())
             await p.flush()
         assert await asyncio.to_thread(kafka_group_lag, group) == 200
         await consumer.start().ready()

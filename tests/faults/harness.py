@@ -69,7 +69,8 @@ class Flow:
             if self.poison_every and (i + 1) % self.poison_every == 0:
                 bad = POISON[len(self.poison_sent) % len(POISON)]
                 self.poison_sent.append(bad)
-                records.append((bad, b"poison", []))
+                # A key of its own: each poison parks only itself (PARK_KEYS).
+                records.append((bad, f"poison-{len(self.poison_sent)}".encode(), []))
         return records
 
     async def run(self, deadline_s: float = 120) -> None:

@@ -17,7 +17,7 @@ from tests.faults.parking_support import (
     released,
     state,
 )
-from tests.support import consumer_app, in_process, unique
+from tests.support import consumer_app, in_process, unique, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -119,3 +119,28 @@ async def test_the_release_doors_refuse_hostile_input(
             assert got.status_code in (400, 422), (query, got.status_code)
         page = await client.get("/parked?limit=500", headers=admin)
         assert page.status_code == 200 and page.json()["next_cursor"] is None
+
+
+async def test_a_replay_that_is_poison_again_parks_the_key_again_under_its_letter(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    group = unique("group")
+    async with in_process(consumer_app(database_url, main, dlq, group,
+                                       release_poll_s=0.1)) as client:
+        scenario = await parked_scenario(database_url, main, group)
+        letter = await letter_id(database_url, main, group)
+        assert (await client.post(f"/dead-letters/{letter}/replay")).status_code == 200
+
+        async def parked_again() -> dict[str, Any] | None:
+            s = await state(database_url, main, group)
+            return s if s["parks"] and s["parks"][0]["state"] == "parked" else None
+        s = await wait_until(parked_again, 30, what="the key parked again")
+        assert s["parks"][0]["letter_id"] == letter and s["parks"][0]["records"] == 3
+        assert s["processed"] == 51 and s["letters"] == 1  # the same letter, not a new one
+        answer = await client.post(f"/dead-letters/{letter}/discard", json={"reason": "give up"})
+        assert answer.status_code == 200, answer.text
+        s = await released(database_url, main, group, 54)
+    e1, _, e3, e4, e5 = scenario.ids
+    assert await applied_order(database_url, scenario.ids) == [e1, e3, e4, e5]
+    assert s["counters"] == {"processed": 54, "duplicates": 0, "dead_letters": 1}

@@ -1,6 +1,7 @@
-"""Late-failing poison. Each hostile record is dead-lettered exactly once (table and
-topic), and a valid event with the same key right behind it on the same partition is
-processed within seconds. Real Kafka, real PostgreSQL."""
+"""Late-failing poison. Each hostile record is dead-lettered exactly once (table and topic),
+and a valid event of another key right behind it on the same partition is processed within
+seconds. Real Kafka, real PostgreSQL. (A record with the poison's own key is parked behind
+it: tests/faults/test_parking.py.)"""
 
 import asyncio
 import json
@@ -104,8 +105,8 @@ async def test_poison_is_dead_lettered_once_and_the_partition_moves_on(
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, max_request_size=2 * MIB)
     await producer.start()
     try:
-        await send(producer, main, value, headers, b"acct_same", **dict(extra))
-        await send(producer, main, sentinel, sentinel_headers, b"acct_same")
+        await send(producer, main, value, headers, b"acct_poisoned", **dict(extra))
+        await send(producer, main, sentinel, sentinel_headers, b"acct_other")
     finally:
         await stop_client(producer)
     group = unique("group")
@@ -171,8 +172,8 @@ async def test_the_rest_view_decodes_byte_headers_for_display(
         producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
         await producer.start()
         try:
-            await send(producer, main, b"{bad", [("k\x00ey", b"\xff")], b"acct_same")
-            await send(producer, main, sentinel, sentinel_headers, b"acct_same")
+            await send(producer, main, b"{bad", [("k\x00ey", b"\xff")], b"acct_poisoned")
+            await send(producer, main, sentinel, sentinel_headers, b"acct_other")
         finally:
             await stop_client(producer)
         deadline = time.monotonic() + 60
@@ -198,7 +199,7 @@ async def test_a_header_key_that_is_not_utf8_is_dead_lettered_between_valid_reco
     raw = [(k.encode(), v) for k, v in bad_headers] + [(bad_key, b"\xff")]
     batch = forged_batch([
         (b"acct_same", before, [(k.encode(), v) for k, v in before_headers]),
-        (b"acct_same", bad, raw),
+        (b"acct_poisoned", bad, raw),
         (b"acct_same", after, [(k.encode(), v) for k, v in after_headers])], gzip=gzip)
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP)
     await producer.start()

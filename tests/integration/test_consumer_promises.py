@@ -46,7 +46,7 @@ async def test_poison_goes_to_dlq_topic_and_table_and_partition_moves_on(
     good = [event_record() for _ in range(10)]
     poison: list[bytes] = [b"not json", b"", b'{"event_id": "x"}',
                            event_record()[0].replace(b'"5.00"', b'"5.001"')]
-    await publish(main, [*good[:5], *((raw, b"k", []) for raw in poison), *good[5:]],
+    await publish(main, [*good[:5], *((raw, f"k{i}".encode(), []) for i, raw in enumerate(poison)), *good[5:]],
                   partition=0)
     async with in_process(consumer_app(database_url, main, dlq, group)) as consumer:
         stats = await stats_when(consumer, lambda s: s["total_lag"] == 0)
@@ -124,7 +124,7 @@ async def test_dead_letter_replay_republishes_original_bytes_once(
     main, dlq = topics
     await publish(main, [(b"oops", b"k1", [("x-origin", b"test")])])
     app = consumer_app(database_url, main, dlq, group, api_keys="reader",
-                       admin_api_keys="admin-secret")
+                       admin_api_keys="admin-secret", park_keys=False)  # replay through Kafka
     async with in_process(app) as consumer:
         auth = {"Authorization": "Bearer admin-secret"}
         consumer.headers.update(auth)  # reads need a key too

@@ -1,6 +1,8 @@
 """Dead-letter replay publishes each letter at most once, whatever happens around the publish:
 a retry, a concurrent twin, a crash between the record and the publish, a database failure
-after the acknowledgement. Real Kafka and PostgreSQL; the topic's records are counted."""
+after the acknowledgement. Real Kafka and PostgreSQL; the topic's records are counted.
+PARK_KEYS is off here: a letter that parks its key is replayed into the parked records
+instead, without Kafka (tests/faults/test_parking.py)."""
 
 import asyncio
 import uuid
@@ -33,7 +35,8 @@ async def one_letter(database_url: str, topics: tuple[str, str], group: str,
     """A consumer on `group` that has dead-lettered one poison record: its client, the id."""
     main, dlq = topics
     await publish(main, [(b"not json", b"k", [])])
-    async with in_process(consumer_app(database_url, main, dlq, group, **settings)) as consumer:
+    app = consumer_app(database_url, main, dlq, group, park_keys=False, **settings)
+    async with in_process(app) as consumer:
         async def found() -> int | None:
             body = (await consumer.get("/dead-letters", headers=headers)).json()
             ids = [d["id"] for d in body["items"] if d["group_id"] == group]
@@ -78,7 +81,8 @@ async def test_pending_replay_is_resolved_without_a_second_publish(
     after Kafka's ack but before the outcome was stored (the record is on the topic)."""
     main, dlq = topics
     await publish(main, [(b"poison one", b"a", []), (b"poison two", b"b", [])])
-    async with in_process(consumer_app(database_url, main, dlq, group)) as consumer:
+    async with in_process(consumer_app(database_url, main, dlq, group,
+                                       park_keys=False)) as consumer:
         await wait_until(lambda: _letters(database_url, group, 2), 30, what="two letters")
         rows = await db_rows(database_url, f"SELECT id, value FROM {S}.dead_letters "
                           "WHERE group_id = $1 ORDER BY id", group)

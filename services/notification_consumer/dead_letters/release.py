@@ -74,7 +74,7 @@ _AUDIT = text(f"""
 """)
 _FIRST_OFFSETS = text(f"""
     SELECT "offset" FROM {S}.parked_records
-    WHERE group_id = :g AND topic = :t AND partition = :p AND key = :key
+    WHERE group_id = :g AND topic = :t AND partition = :p AND key_hash = sha256(:key)
     ORDER BY "offset" LIMIT :limit
 """)
 # The letter's record, at its own offset, becomes the first of the key's parked records.
@@ -93,10 +93,13 @@ _COUNT_ONE = text(f"""
 """)
 _REPLAYED = text(f"""
     WITH r AS (
-        INSERT INTO {S}.dead_letter_replays (letter_id, replay_id, state, audit_id,
+        INSERT INTO {S}.dead_letter_replays AS r (letter_id, replay_id, state, audit_id,
             actor_scope, lease_until, published_at, partition, "offset", corrected_value)
         SELECT id, :replay_id, 'published', NULL, :actor, now(), now(), partition, "offset",
             :value FROM {S}.dead_letters WHERE id = :id
+        ON CONFLICT (letter_id) DO UPDATE SET replay_id = EXCLUDED.replay_id,
+            state = 'published', actor_scope = EXCLUDED.actor_scope, published_at = now(),
+            corrected_value = EXCLUDED.corrected_value, attempts = r.attempts + 1
         RETURNING published_at, partition, "offset")
     UPDATE {S}.dead_letters SET replayed_at = (SELECT published_at FROM r) WHERE id = :id
     RETURNING replayed_at, partition, "offset"
@@ -122,11 +125,14 @@ async def first_offsets(conn: AsyncConnection, group: str, topic: str,
 
 async def discard(conn: AsyncConnection, letter: Any, actor: str, reason: str) -> Discarded:
     """Inside the caller's transaction, with `letter` (a dead_letters row) locked by it."""
+    park = await park_of(conn, letter.id, lock=True)
     replayed = (await conn.execute(_REPLAY_ROW, {"id": letter.id})).first()
-    if letter.replayed_at is not None or replayed is not None:
+    # A replay whose record was poison again parks the key again under the same letter:
+    # then the letter may be discarded (or replayed once more).
+    parks_again = park is not None and park.state == "parked"
+    if (letter.replayed_at is not None or replayed is not None) and not parks_again:
         raise LetterReplayed(f"letter {letter.id} was replayed (or a replay is pending); "
                              "it cannot be discarded")
-    park = await park_of(conn, letter.id, lock=True)
     if letter.discarded_at is not None:
         return Discarded(letter.id, letter.discarded_at, True, park)
     when = (await conn.execute(_DISCARD, {"id": letter.id, "reason": reason})).scalar_one()
@@ -143,7 +149,8 @@ async def replay_into_park(conn: AsyncConnection, letter: Any, actor: str,
                            corrected: bytes | None) -> tuple[UUID, datetime, int, int] | None:
     """When the letter parks its key (and is not released yet): store its record, corrected
     or not, as the key's first parked record, record the replay, release the key. Returns
-    (replay id, when, partition, offset), or None when the letter parks nothing."""
+    (replay id, when, partition, offset), or None when the letter parks nothing. The caller
+    writes the audit row (as for any replay)."""
     if letter.discarded_at is not None:
         raise LetterDiscarded(f"letter {letter.id} was discarded; it is never replayed")
     park = await park_of(conn, letter.id, lock=True)
@@ -156,8 +163,4 @@ async def replay_into_park(conn: AsyncConnection, letter: Any, actor: str,
     replay_id = uuid4()
     row = (await conn.execute(_REPLAYED, {"id": letter.id, "replay_id": replay_id,
                                           "actor": actor, "value": corrected})).one()
-    await conn.execute(_AUDIT, {
-        "actor": actor, "action": "replay_parked", "reason": "replay into the parked key",
-        "done": 1, "filters": orjson.dumps({"letter_id": letter.id, "released_key": park.id,
-                                            "corrected": corrected is not None}).decode()})
     return replay_id, row.replayed_at, row.partition, row.offset

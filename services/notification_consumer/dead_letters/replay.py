@@ -125,13 +125,15 @@ class LetterReplayer:
                                     self.settings.kafka_topic)
             done = (await conn.execute(_REPLAY, {"id": letter_id})).first()
             lease_left = int(done.lease_left or 0) + 1 if done is not None else 0
-            if done is not None and done.state == "published":
-                return _outcome(letter_id, done, already=True)
-            if done is None:
+            if done is None or done.state == "published":
+                # Into the key's parked records when the letter parks it (again, after a
+                # replayed record was poison once more); else as before.
                 parked = await replay_into_park(conn, row, actor_scope, corrected)
                 if parked is not None:
                     replay_id, when, partition, offset = parked
                     return ReplayOutcome(letter_id, replay_id, False, when, partition, offset)
+            if done is not None and done.state == "published":
+                return _outcome(letter_id, done, already=True)
             if done is not None and done.leased:
                 mode, replay_id, since = "wait", done.replay_id, done.first_requested_at
             elif done is not None:

@@ -44,7 +44,7 @@ _STORE = text(f"""
 _COUNT = text(f"""
     UPDATE {S}.parked_keys SET records = records + :n,
         oldest_record_at = COALESCE(oldest_record_at, :at)
-    WHERE group_id = :g AND topic = :t AND partition = :p AND key = :key
+    WHERE group_id = :g AND topic = :t AND partition = :p AND key_hash = sha256(:key)
 """)
 # SKIP LOCKED: a key a discard or replay is changing right now is taken on the next round.
 _RELEASED = text(f"""
@@ -55,7 +55,7 @@ _RELEASED = text(f"""
 _CHUNK = text(f"""
     SELECT partition, "offset", key, value, kafka_timestamp, header_keys, header_values
     FROM {S}.parked_records
-    WHERE group_id = :g AND topic = :t AND partition = :p AND key = :key
+    WHERE group_id = :g AND topic = :t AND partition = :p AND key_hash = sha256(:key)
     ORDER BY "offset" LIMIT :limit
 """)
 _CONSUME = text(f"""
@@ -65,7 +65,8 @@ _CONSUME = text(f"""
 _RECOUNT = text(f"""
     UPDATE {S}.parked_keys SET records = GREATEST(0, records - :n),
         oldest_record_at = (SELECT parked_at FROM {S}.parked_records r
-            WHERE r.group_id = :g AND r.topic = :t AND r.partition = :p AND r.key = :key
+            WHERE r.group_id = :g AND r.topic = :t AND r.partition = :p
+                AND r.key_hash = sha256(:key)
             ORDER BY "offset" LIMIT 1)
     WHERE id = :id RETURNING records, state
 """)

@@ -26,7 +26,9 @@ def upgrade() -> None:
         written_at("parked_at"),
         *counters("records", type_=sa.BigInteger),
         *optional(oldest_record_at=TZ, released_at=TZ, release_kind=sa.Text),
-        sa.UniqueConstraint("group_id", "topic", "partition", "key", name="parked_key_once"),
+        _key_hash(),
+        sa.UniqueConstraint("group_id", "topic", "partition", "key_hash",
+                            name="parked_key_once"),
         sa.CheckConstraint("state IN ('parked', 'released')", name="parked_key_state"),
         schema=S,
     )
@@ -42,10 +44,11 @@ def upgrade() -> None:
         sa.Column("header_keys", BYTEA_ARRAY, nullable=False, server_default="{}"),
         sa.Column("header_values", BYTEA_ARRAY, nullable=False, server_default="{}"),
         written_at("parked_at"),
+        _key_hash(),
         schema=S,
     )
     op.create_index("parked_records_by_key", "parked_records",
-                    ["group_id", "topic", "partition", "key", "offset"], schema=S)
+                    ["group_id", "topic", "partition", "key_hash", "offset"], schema=S)
     op.create_index("parked_records_event", "parked_records", ["event_id"], schema=S)
     # A discarded letter is never replayed; discarding releases the key it parked.
     op.add_column("dead_letters", sa.Column("discarded_at", TZ, nullable=True), schema=S)
@@ -54,6 +57,12 @@ def upgrade() -> None:
     # A replay may carry a corrected value; a replay resumed after a crash publishes it too.
     op.add_column("dead_letter_replays",
                   sa.Column("corrected_value", postgresql.BYTEA(), nullable=True), schema=S)
+
+
+def _key_hash() -> sa.Column[bytes]:
+    """Keys are indexed by their SHA-256: a key may be far larger than a btree entry."""
+    return sa.Column("key_hash", postgresql.BYTEA(), sa.Computed("sha256(key)", persisted=True),
+                     nullable=False)
 
 
 def downgrade() -> None:
