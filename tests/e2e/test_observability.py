@@ -116,7 +116,7 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
         await consumer.ready()
         async with httpx.AsyncClient(base_url=consumer.url, timeout=10) as client:
             async with producer() as p:
-                await p.send_and_wait(main, value=b"first", key=b"k-first")
+                await p.send_and_wait(main, value=b"first", key=b"k-first", partition=0)
 
             async def drained_stats() -> dict[str, object] | None:
                 s = (await client.get("/stats")).json()
@@ -127,7 +127,8 @@ async def test_lag_rises_while_the_consumer_is_stopped_and_drains_after(
         async with producer() as p:
             for i in range(200):
                 # A key each: a poison parks its own key (PARK_KEYS).
-                await p.send(main, value=f"poison {i}".encode(), key=f"k{i}".encode())
+                await p.send(main, value=f"poison {i}".encode(), key=f"k{i}".encode(),
+                             partition=0)
             await p.flush()
         assert await asyncio.to_thread(kafka_group_lag, group) == 200
         await consumer.start().ready()
