@@ -46,8 +46,9 @@ async def test_poison_goes_to_dlq_topic_and_table_and_partition_moves_on(
     good = [event_record() for _ in range(10)]
     poison: list[bytes] = [b"not json", b"", b'{"event_id": "x"}',
                            event_record()[0].replace(b'"5.00"', b'"5.001"')]
-    await publish(main, [*good[:5], *((raw, f"k{i}".encode(), []) for i, raw in enumerate(poison)), *good[5:]],
-                  partition=0)
+    keyed: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = [
+        (raw, f"k{i}".encode(), []) for i, raw in enumerate(poison)]  # a key each
+    await publish(main, [*good[:5], *keyed, *good[5:]], partition=0)
     async with in_process(consumer_app(database_url, main, dlq, group)) as consumer:
         stats = await stats_when(consumer, lambda s: s["total_lag"] == 0)
         letters = (await consumer.get("/dead-letters", params={"limit": 50})).json()["items"]
