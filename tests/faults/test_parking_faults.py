@@ -104,7 +104,7 @@ async def test_stats_show_the_oldest_age_and_the_drain_estimate_while_a_backlog_
     main, dlq = topics6
     await Flow(main, 6000, rate=100_000).run()
     seen: list[tuple[int, float, float | None]] = []
-    app = consumer_app(database_url, main, dlq, unique("group"), batch_max_records=10,
+    app = consumer_app(database_url, main, dlq, unique("group"), batch_max_records=4,
                        lag_sample_interval_s=0.2, lag_window_samples=5)
     async with in_process(app) as client:
         deadline = time.monotonic() + 90

@@ -75,7 +75,7 @@ class LagWindow:
         0 when there is no lag, None while it has not moved (no rate to go by)."""
         window = self.samples.get(partition)
         if not window:
-            return 0.0
+            return None  # not sampled yet: no rate, and the lag is not known here either
         first, last = window[0], window[-1]
         lag = last.end - (last.committed or 0)
         if lag <= 0:
