@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
 	cluster-down cluster-infra-up test-cluster chaos browser \
-	compose-test docs
+	compose-test docs asyncapi-check
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -82,9 +82,18 @@ chaos: install ## faults against the running stack (make up [CLUSTER=1]), then r
 browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
 	@deploy/local/chromium.sh
 
-test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+test: install infra-up asyncapi-check ## the whole test suite against the real Kafka and PostgreSQL
 	@deploy/local/chromium.sh --if-possible
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+ASYNCAPI_NODE := tests/asyncapi/node_modules/.package-lock.json
+$(ASYNCAPI_NODE): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+asyncapi-check: $(ASYNCAPI_NODE) ## the AsyncAPI document through the official parser (npm)
+	@node tests/asyncapi/validate.mjs shared/payment_events/schemas/asyncapi.json
 
 test-fast: install ## unit tests only (no servers)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
