@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
 	cluster-down cluster-infra-up test-cluster chaos browser \
-	compose-test docs
+	compose-test docs asyncapi-check lock
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -23,13 +23,24 @@ endif
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml constraints.txt
+# requirements/*.txt are locks with hashes (pip refuses anything else): build.txt (pip and
+# setuptools), runtime.txt (what the image holds), dev.txt (runtime + tests and tools, the
+# runtime pins unchanged). The project itself goes in last, without dependencies.
+$(STAMP): pyproject.toml requirements/build.txt requirements/dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	@$(PY) -m pip install -q --require-hashes -r requirements/build.txt
+	@$(PY) -m pip install -q --require-hashes -r requirements/dev.txt
+	@$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the pinned dependencies
+install: $(STAMP) ## create .venv and install the locked dependencies (requirements/dev.txt)
+
+LOCK := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' -q
+lock: install ## re-resolve requirements/*.txt from pyproject.toml (keeps pins; LOCK_ARGS=--upgrade)
+	@$(LOCK) $(LOCK_ARGS) pyproject.toml -o requirements/runtime.txt
+	@$(LOCK) $(LOCK_ARGS) pyproject.toml --extra dev -c requirements/runtime.txt -o requirements/dev.txt
+	@$(LOCK) $(LOCK_ARGS) requirements/build.in -o requirements/build.txt
 
 infra-up: ## start Kafka + PostgreSQL (installs what is missing)
 	@deploy/local/infra-up.sh
@@ -82,9 +93,18 @@ chaos: install ## faults against the running stack (make up [CLUSTER=1]), then r
 browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
 	@deploy/local/chromium.sh
 
-test: install infra-up ## the whole test suite against the real Kafka and PostgreSQL
+test: install infra-up asyncapi-check ## the whole test suite against the real Kafka and PostgreSQL
 	@deploy/local/chromium.sh --if-possible
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+ASYNCAPI_NODE := tests/asyncapi/node_modules/.package-lock.json
+$(ASYNCAPI_NODE): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	@npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+asyncapi-check: $(ASYNCAPI_NODE) ## the AsyncAPI document through the official parser (npm)
+	@node tests/asyncapi/validate.mjs shared/payment_events/schemas/asyncapi.json
 
 test-fast: install ## unit tests only (no servers)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -6,10 +6,13 @@ key of the same length, then the placeholder's bytes are swapped for the raw one
 checksum recomputed (optionally gzip-compressed afterwards, as a compressing producer sends it).
 """
 
+import asyncio
 import struct
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.codec import gzip_encode
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.util import calc_crc32c
@@ -60,3 +63,27 @@ async def send_forged(producer: AIOKafkaProducer, topic: str, partition: int,
     builder.close()
     future = await producer.send_batch(builder, topic, partition=partition)
     return await future
+
+
+async def accept_any_timestamp(bootstrap: str, topic: str) -> None:
+    """Let `topic` take records stamped far in the future. Kafka 4.0 (KIP-937) refuses, by
+    default, a timestamp more than an hour ahead; before 4.0, and wherever a topic sets
+    `message.timestamp.after.max.ms` to the maximum, such a record reaches the consumer.
+    Returns once the broker describes the new value (it applies a change asynchronously)."""
+    setting, wanted = "message.timestamp.after.max.ms", str(2**63 - 1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await asyncio.wait_for(admin.start(), 30)
+    try:
+        altered = await asyncio.wait_for(admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {setting: wanted})]), 30)
+        assert all(error == 0 for r in altered for error, *_ in r.resources), altered
+        async with asyncio.timeout(15):
+            while True:
+                [described] = await admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, topic, {setting: None})])
+                values = {c[0]: c[1] for r in described.resources for c in r[4]}
+                if values.get(setting) == wanted:
+                    return
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()

@@ -28,6 +28,7 @@ class Attempt:
     answered: int | None  # None: the receiver hung (the sender should time out)
     verified_with: list[int]  # indices into Receiver.secrets that verify the signature
     payload: dict[str, Any]
+    traceparent: str | None = None  # the W3C trace context the request came with
 
 
 @dataclass
@@ -59,16 +60,17 @@ class Receiver:
                 verified.append(index)
         number = self.counts()[webhook_id] + 1
         payload = json.loads(body)
+        trace = headers.get("traceparent")
         if number <= self.fail_first:
-            self.attempts.append(Attempt(webhook_id, number, 500, verified, payload))
+            self.attempts.append(Attempt(webhook_id, number, 500, verified, payload, trace))
             return Response("temporarily broken", status_code=500)
         if number == self.hang_attempt:
-            self.attempts.append(Attempt(webhook_id, number, None, verified, payload))
+            self.attempts.append(Attempt(webhook_id, number, None, verified, payload, trace))
             await asyncio.sleep(self.hang_s)
             return Response(status_code=204)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        self.attempts.append(Attempt(webhook_id, number, 204, verified, payload))
+        self.attempts.append(Attempt(webhook_id, number, 204, verified, payload, trace))
         if verified:
             self.delivered.setdefault(webhook_id, payload)
         return Response(status_code=204)

@@ -41,14 +41,21 @@ or out of its range stops the service at start with a validation error naming th
 
 # Read outside the Settings classes (the OpenTelemetry SDK reads its own OTEL_* variables).
 OTHER = [
-    ("`OTEL_EXPORTER_OTLP_ENDPOINT`", "empty",
-     "Where traces are exported over OTLP/HTTP; empty: no export (trace ids still reach logs, "
-     "rows and Kafka headers)."),
+    ("`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`", "empty",
+     "Where traces are exported over OTLP (the traces endpoint is used as it is; over HTTP the "
+     "other gets `/v1/traces` appended); both empty: no export (trace ids still reach logs, "
+     "rows, Kafka headers and webhook requests)."),
+    ("`OTEL_TRACES_EXPORTER`", "`otlp` with an endpoint, else `none`",
+     "Exporters, comma-separated: `otlp`, `console`, `none`."),
+    ("`OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`", "`http/protobuf`",
+     "`http/protobuf` or `grpc` (the signal's own variable wins)."),
+    ("`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`", "`parentbased_always_on`",
+     "The SDK's samplers, e.g. `parentbased_traceidratio` with `0.1`; under `parentbased_*` a "
+     "caller's `traceparent` decides for its trace."),
     ("`OTEL_SERVICE_NAME`", "the service's name", "The `service.name` of exported spans."),
-    ("`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_*`", "the SDK's",
-     "The OpenTelemetry SDK's standard variables (resource attributes, exporter headers and "
-     "timeouts). While exporting, every trace is sampled unless the caller's `traceparent` "
-     "says otherwise."),
+    ("`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, "
+     "`OTEL_BSP_*`, `OTEL_SDK_DISABLED`", "the SDK's",
+     "The OpenTelemetry SDK's other standard variables, read by the SDK itself."),
 ]
 
 

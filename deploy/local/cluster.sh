@@ -91,7 +91,7 @@ launch() { # node
   # shellcheck disable=SC2016 # $$/$1/$@ expand in the inner bash
   nohup setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$dir/kafka.pid" \
     java -Xms"$CLUSTER_KAFKA_HEAP" -Xmx"$CLUSTER_KAFKA_HEAP" "${KAFKA_JVM_FLAGS[@]}" \
-    -XX:CICompilerCount=2 "$(marker "$n")" -Dlog4j.configuration="file:$BROKER_LOG4J" \
+    -XX:CICompilerCount=2 "$(marker "$n")" "$BROKER_LOG_FLAG" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
     >>"$dir/kafka.log" 2>&1 </dev/null 9>&- &
   for _ in $(seq 1 50); do

@@ -20,7 +20,9 @@ DEPLOY_DIR="$ROOT/deploy/local"
 STATE_DIR="${STATE_DIR:-$ROOT/.local}"
 
 # --- Kafka -------------------------------------------------------------------
-KAFKA_VERSION="${KAFKA_VERSION:-3.9.1}"
+# 4.x by default; 3.9.x (the last 3.x line) still works: KAFKA_VERSION=3.9.1. Each version's
+# jars live apart (libs-<version>), so switching needs no download of what is already there.
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 SCALA_VERSION="${SCALA_VERSION:-2.13}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -28,6 +30,12 @@ KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 KAFKA_DIR="$STATE_DIR/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs-$KAFKA_VERSION"
 KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
+# Kafka 4.x logs through log4j 2, 3.x through log4j 1 (reload4j): the backend the jars get
+# (the pom's profile) and the JVM flag that names its configuration (kafka_log_flag).
+case "$KAFKA_VERSION" in
+  3.*) KAFKA_LOGGING=reload4j ;;
+  *) KAFKA_LOGGING=log4j2 ;;
+esac
 
 # --- PostgreSQL --------------------------------------------------------------
 PG_PORT="${PG_PORT:-5432}"
@@ -43,6 +51,18 @@ export ROOT STATE_DIR KAFKA_VERSION SCALA_VERSION KAFKA_PORT KAFKA_CONTROLLER_PO
   KAFKA_HEAP KAFKA_BOOTSTRAP_SERVERS PG_PORT PG_USER PG_DB DATABASE_URL INFRA_TIMEOUT
 
 # --- helpers -----------------------------------------------------------------
+
+# kafka_log_flag broker|tools : the JVM flag pointing this Kafka version's logging backend at
+# our configuration for the broker (INFO on stdout) or the tools (warnings on stderr).
+kafka_log_flag() {
+  local prefix=""
+  [ "$1" = tools ] && prefix=tools-
+  if [ "$KAFKA_LOGGING" = reload4j ]; then
+    echo "-Dlog4j.configuration=file:$DEPLOY_DIR/kafka/${prefix}log4j.properties"
+  else
+    echo "-Dlog4j2.configurationFile=$DEPLOY_DIR/kafka/${prefix}log4j2.properties"
+  fi
+}
 
 # log MESSAGE... : one line on stderr, prefixed with the calling script's name.
 log() {

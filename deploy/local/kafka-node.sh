@@ -9,17 +9,17 @@
 # shellcheck source-path=SCRIPTDIR source=env.sh
 . "$(dirname -- "${BASH_SOURCE[0]}")/env.sh"
 
-BROKER_LOG4J="$DEPLOY_DIR/kafka/log4j.properties"
-TOOLS_LOG4J="$DEPLOY_DIR/kafka/tools-log4j.properties"
-# The broker JVM's flags besides heap, marker and log4j: short GC pauses on a small heap.
+BROKER_LOG_FLAG="$(kafka_log_flag broker)"
+TOOLS_LOG_FLAG="$(kafka_log_flag tools)"
+# The broker JVM's flags besides heap, marker and logging: short GC pauses on a small heap.
 KAFKA_JVM_FLAGS=(-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
   -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true)
 
-# kafka_tool CLASS ARGS... : a Kafka CLI class with the broker's classpath and a quiet log4j
+# kafka_tool CLASS ARGS... : a Kafka CLI class with the broker's classpath and a quiet logging
 # config, killed after 120 s at most.
 kafka_tool() {
   timeout 120 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$TOOLS_LOG4J" -cp "$KAFKA_LIBS/*" "$@"
+    "$TOOLS_LOG_FLAG" -cp "$KAFKA_LIBS/*" "$@"
 }
 
 # kafka_answers BOOTSTRAP PROBE_FILE : a real client round trip, the topic list through the

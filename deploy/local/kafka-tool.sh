@@ -7,7 +7,7 @@
 #     topics           org.apache.kafka.tools.TopicCommand
 #     consumer-groups  org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
 #     console-consumer org.apache.kafka.tools.consumer.ConsoleConsumer
-#     console-producer kafka.tools.ConsoleProducer
+#     console-producer org.apache.kafka.tools.ConsoleProducer (kafka.tools.… before 4.0)
 #     get-offsets      org.apache.kafka.tools.GetOffsetShell
 #     storage          kafka.tools.StorageTool
 #     metadata-quorum  org.apache.kafka.tools.MetadataQuorumCommand
@@ -26,7 +26,13 @@ case "$tool" in
   topics | TopicCommand) main=org.apache.kafka.tools.TopicCommand ;;
   consumer-groups | ConsumerGroupCommand) main=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
   console-consumer | ConsoleConsumer) main=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
-  console-producer | ConsoleProducer) main=kafka.tools.ConsoleProducer ;;
+  console-producer | ConsoleProducer)
+    # Moved from the broker's jar to kafka-tools in 4.0.
+    case "$KAFKA_VERSION" in
+      3.*) main=kafka.tools.ConsoleProducer ;;
+      *) main=org.apache.kafka.tools.ConsoleProducer ;;
+    esac
+    ;;
   get-offsets | GetOffsetShell) main=org.apache.kafka.tools.GetOffsetShell ;;
   storage | StorageTool) main=kafka.tools.StorageTool ;;
   metadata-quorum | MetadataQuorumCommand) main=org.apache.kafka.tools.MetadataQuorumCommand ;;
@@ -38,5 +44,5 @@ esac
 [ -f "$KAFKA_LIBS/.complete" ] || "$DEPLOY_DIR/kafka.sh" libs
 
 exec java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-  -Dlog4j.configuration="file:$DEPLOY_DIR/kafka/tools-log4j.properties" \
+  "$(kafka_log_flag tools)" \
   -cp "$KAFKA_LIBS/*" "$main" "$@"

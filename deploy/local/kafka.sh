@@ -48,6 +48,7 @@ ensure_libs() {
     for attempt in 1 2; do
       if timeout 540 mvn -q -B -Dstyle.color=never -f "$POM" \
         -Dkafka.version="$KAFKA_VERSION" -Dscala.binary.version="$SCALA_VERSION" \
+        -Dkafka.logging="$KAFKA_LOGGING" \
         -Dlibs.dir="$tmp" dependency:copy-dependencies 2>&1 |
         sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
         ok=1
@@ -135,7 +136,7 @@ cmd_up() {
   pid="$(start_tracked "$PID_FILE" "$LOG_FILE" broker \
     java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" "${KAFKA_JVM_FLAGS[@]}" \
     "$MARKER" \
-    -Dlog4j.configuration="file:$BROKER_LOG4J" \
+    "$BROKER_LOG_FLAG" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$PROPS")"
   wait_ready "$pid"
 }

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from payment_events.dead_letter import DLQ_HEADER_PREFIX, DeadLetterProvenance
+from payment_events.dead_letter import DLQ_HEADER_PREFIX, WITH_TRUNCATED, DeadLetterProvenance
 from payment_events.events import (
     ACCOUNT_ID_PATTERN,
     DATA_CONTENT_TYPE,
@@ -27,6 +27,9 @@ DLQ_TOPIC = "events.transactions.dlq"
 CONSUMER_GROUP = "transaction-consumers"
 KAFKA_BINDING = "0.5.0"
 MESSAGES = "#/components/messages"
+REPLICATION = ("Created when missing: KAFKA_TOPIC_PARTITIONS partitions (6 by default), one "
+               "replica per broker up to three (KAFKA_REPLICATION_FACTOR overrides), "
+               "min.insync.replicas 2 from three replicas (KAFKA_MIN_INSYNC_REPLICAS).")
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
@@ -69,6 +72,10 @@ def _dead_letter_headers() -> dict[str, Any]:
     headers = _headers(DeadLetterProvenance, DLQ_HEADER_PREFIX)
     # The original headers come as received: a poison record's ce_* may be anything.
     headers["additionalProperties"] = {"type": "string"}
+    # A truncated copy names its size and where to fetch it; a whole one has neither.
+    truncated, others = DLQ_HEADER_PREFIX + "truncated", [DLQ_HEADER_PREFIX + f
+                                                          for f in WITH_TRUNCATED]
+    headers["dependencies"] = {truncated: others} | {o: [truncated] for o in others}
     headers["description"] = (
         "The original record's headers unchanged, plus the dlq_* provenance headers. Replaying "
         "a dead letter republishes it without the dlq_* headers.")
@@ -83,9 +90,11 @@ def _key(description: str, pattern: str | None = None) -> dict[str, Any]:
 
 
 def _channel(address: str, message: str, description: str) -> dict[str, Any]:
-    return {"address": address, "description": description,
+    # `partitions` is the default; no `replicas`: the services create a missing topic with
+    # min(3, brokers) replicas unless told otherwise (1 on the local broker, 3 on a cluster).
+    return {"address": address, "description": description + " " + REPLICATION,
             "messages": {message: {"$ref": f"{MESSAGES}/{message}"}},
-            "bindings": {"kafka": {"topic": address, "partitions": 6, "replicas": 1,
+            "bindings": {"kafka": {"topic": address, "partitions": 6,
                                    "bindingVersion": KAFKA_BINDING}}}
 
 

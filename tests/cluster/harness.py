@@ -24,6 +24,8 @@ from tests.processes import Service
 from tests.support import BOOTSTRAP, db_value, end_offsets, payment, unique, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where cluster.sh keeps the nodes (deploy/local/env.sh: STATE_DIR, default .local).
+CLUSTER_DIR = Path(os.environ.get("STATE_DIR") or ROOT / ".local") / "kafka-cluster"
 NODES = (1, 2, 3)
 
 
@@ -42,8 +44,7 @@ def quorum_leader() -> int:
     """The KRaft controller leader, as the nodes recorded it (the newest epoch wins)."""
     best = (-1, -1)
     for n in NODES:
-        path = ROOT / ".local" / "kafka-cluster" / f"node{n}" / "data" / \
-            "__cluster_metadata-0" / "quorum-state"
+        path = CLUSTER_DIR / f"node{n}" / "data" / "__cluster_metadata-0" / "quorum-state"
         with suppress(OSError, ValueError):
             state = json.loads(path.read_text())
             best = max(best, (int(state["leaderEpoch"]), int(state["leaderId"])))

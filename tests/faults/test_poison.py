@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from service_kit.kafka import stop_client
 from tests.faults.harness import make_events
-from tests.forged_records import forged_batch, send_forged
+from tests.forged_records import accept_any_timestamp, forged_batch, send_forged
 from tests.support import (
     BOOTSTRAP,
     connection,
@@ -102,6 +102,8 @@ async def test_poison_is_dead_lettered_once_and_the_partition_moves_on(
     build, extra = CASES[case]
     value, headers = build()
     sentinel_id, sentinel, sentinel_headers = valid()
+    if "timestamp_ms" in extra:
+        await accept_any_timestamp(BOOTSTRAP, main)
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, max_request_size=2 * MIB)
     await producer.start()
     try:

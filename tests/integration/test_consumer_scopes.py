@@ -58,6 +58,9 @@ async def test_each_key_sees_only_its_own_payments(
         assert {n["event_id"] for n in notes} == {str(sent["alice-key"])}
         assert (await client.get("/events")).status_code == 401
         assert (await client.get("/dead-letters", headers=bearer("alice-key"))).status_code == 403
+        for path in ("/dead-letters/1", "/dead-letters/abc"):  # admin first, then the id
+            assert (await client.get(path, headers=bearer("alice-key"))).status_code == 403
+            assert (await client.get(path)).status_code == 401
 
 
 async def test_stats_is_a_pure_read(database_url: str, topics: tuple[str, str]) -> None:

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -58,6 +59,9 @@ async def test_one_trace_spans_both_services(database_url: str,
             spans = await wait_until(traced, 30, what="the consumer's process span")
     finally:
         exporter.shutdown()
+        # The httpx instrumentation patches every client in this process: later tests that
+        # send their own `traceparent` must not have it replaced by a span of this test's.
+        HTTPXClientInstrumentor().uninstrument()
     assert stored["trace_id"] == trace_id  # the row keeps the trace id
     server = one(spans, SpanKind.SERVER, "POST /payments")
     send = one(spans, SpanKind.PRODUCER, f"{main} send")

@@ -6,9 +6,10 @@ import warnings
 from typing import Any
 
 import httpx
+from jsonschema import Draft7Validator
 from jsonschema_rs import validator_for
 
-from notification_consumer.dead_letters.wire import dead_letter_record
+from notification_consumer.dead_letters.wire import dead_letter_record, minimal_record
 from notification_consumer.http.asyncapi_route import router
 from notification_consumer.ingest.planning import DeadLetter
 from payment_events.asyncapi import ASYNCAPI_FILE, render
@@ -95,6 +96,31 @@ def test_a_dead_letter_conforms_to_the_provenance_headers() -> None:
     assert set(spec["required"]) <= written  # and it writes every required one
     assert headers["ce_type"] == "something.else"  # the original headers, as received
     assert record.value == FakeRecord.value and record.key == FakeRecord.key
+
+
+class BigRecord:
+    topic, partition, offset, timestamp = "events.transactions", 1, 3, 1_700_000_000_000
+    key = b"k" * 5000
+    value = b"v" * 50_000
+    headers = (("x-big", b"h" * 9000),)
+
+
+def test_every_truncated_copy_conforms_to_the_provenance_headers() -> None:
+    # AsyncAPI 3.0 schemas are JSON Schema draft 7 (`dependencies` ties the truncation headers).
+    spec = Draft7Validator(message("DeadLetter")["headers"])
+    letter = DeadLetter(BigRecord(), "not_json", "PoisonMessage", "bad", attempts=2)
+    seen = set()
+    for limit in (16_384, 20_000, 30_000, 60_000, 100_000):
+        for letter_id in (7, None):
+            record = dead_letter_record(letter, "g", letter_id, max_bytes=limit)
+            headers = {k: v.decode() for k, v in record.headers}
+            assert not list(spec.iter_errors(headers)), (limit, headers.get("dlq_truncated"))
+            seen.add(headers.get("dlq_truncated"))
+    minimal = {k: v.decode() for k, v in minimal_record(letter, "g", 7).headers}
+    assert not list(spec.iter_errors(minimal))
+    seen.add(minimal["dlq_truncated"])
+    assert {"value", "headers,key,value"} <= seen
+    assert not spec.is_valid({**minimal, "dlq_truncated": "true"})  # what the wire never says
 
 
 async def test_served_at_asyncapi_json() -> None:

@@ -496,7 +496,10 @@ def test_dockerfile_stages() -> None:
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.MULTILINE)
     stages = dockerfile_stages()
     assert {"builder", "runtime", *APP_SERVICES} <= set(stages)
-    assert any("constraints.txt" in line for line in stages["builder"])
+    # The image installs the runtime lock with its hashes, never the development one.
+    assert any("--require-hashes -r requirements/runtime.txt" in line
+               for line in stages["builder"])
+    assert not any("dev.txt" in line for stage in stages.values() for line in stage)
     runtime = stages["runtime"]
     assert any(line.startswith("COPY --from=builder") for line in runtime)
     users = [line.split()[1] for line in runtime if line.startswith("USER ")]
@@ -527,7 +530,7 @@ def test_dockerfile_copies_only_what_exists_and_is_not_ignored() -> None:
     }
     for ignore in (".venv", ".local", ".git"):
         assert ignore in ignored
-    needed = ["pyproject.toml", "README.md", "constraints.txt", "services", "shared"]
+    needed = ["pyproject.toml", "README.md", "requirements", "services", "shared"]
     assert not ignored & set(needed), "the build context needs these"
     for lines in dockerfile_stages().values():
         for line in lines:

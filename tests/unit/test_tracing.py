@@ -8,7 +8,6 @@ import pytest
 from fastapi import FastAPI
 
 from service_kit.http_metrics import HttpMetricsMiddleware
-from service_kit.telemetry import exporting
 from service_kit.tracing import (
     TraceContext,
     TraceContextMiddleware,
@@ -69,10 +68,3 @@ async def test_without_a_caller_a_new_unsampled_trace_begins() -> None:
     a, b = (parse_traceparent(r.json()["traceparent"]) for r in (first, second))
     assert a is not None and b is not None and a.trace_id != b.trace_id
     assert a.flags == b.flags == "00"
-
-
-def test_export_follows_the_endpoint_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    assert not exporting()
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    assert exporting()

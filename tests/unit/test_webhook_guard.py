@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sse_starlette import ServerSentEvent
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notification_consumer.stream.hub import EventStreamResponse
 from notification_consumer.webhooks import signing, ssrf
+from notification_consumer.webhooks.metrics import STREAM_DROPPED
 from notification_consumer.webhooks.settings import WebhookSettings
 from notification_consumer.webhooks.worker import retry_delay
 
@@ -102,10 +104,10 @@ async def test_stream_response_drops_a_client_that_stops_reading() -> None:
     sent: list[dict[str, Any]] = []
     closed = asyncio.Event()
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncIterator[ServerSentEvent]:
         try:
             for i in range(1000):
-                yield f"data: {i}\n\n"
+                yield ServerSentEvent(str(i), id=str(i))
         finally:
             closed.set()
 
@@ -114,8 +116,16 @@ async def test_stream_response_drops_a_client_that_stops_reading() -> None:
         if len(sent) > 3:
             await asyncio.sleep(3600)  # the client's buffers are full and it reads nothing
 
-    response = EventStreamResponse(events(), send_timeout_s=0.2)
+    async def receive() -> dict[str, Any]:
+        await asyncio.sleep(3600)  # the client never says it left
+        return {"type": "http.disconnect"}
+
+    dropped = STREAM_DROPPED._value.get()
+    response = EventStreamResponse(events(), send_timeout_s=0.2, heartbeat_s=60)
+    scope = {"type": "http", "method": "GET"}
     async with asyncio.timeout(10):
-        await response.stream_response(send)  # type: ignore[arg-type]
+        await response(scope, receive, send)  # type: ignore[arg-type]
     assert len(sent) == 4 and closed.is_set()
+    assert sent[1]["body"] == b"id: 0\r\ndata: 0\r\n\r\n"  # framed by sse-starlette
     assert not any(m.get("more_body") is False for m in sent)
+    assert STREAM_DROPPED._value.get() == dropped + 1

@@ -17,7 +17,7 @@ from notification_consumer.store.text import header_key_bytes, header_key_is_tex
 from payment_events.codec import decode_read, header_text, owner_scope_of, read_headers
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
-from service_kit.tracing import parse_traceparent
+from service_kit.tracing import TraceContext, parse_traceparent
 
 TopicPartition = tuple[str, int]
 
@@ -46,8 +46,16 @@ class EventRow:
     event: PaymentAccepted
     record: RecordLike
     payload_hash: str
-    trace_id: str | None
+    trace: TraceContext | None  # the request's, from ce_traceparent
     owner_scope: str | None = None
+
+    @property
+    def trace_id(self) -> str | None:
+        return self.trace.trace_id if self.trace else None
+
+    @property
+    def traceparent(self) -> str | None:
+        return self.trace.traceparent if self.trace else None
 
     @property
     def topic(self) -> str:
@@ -113,7 +121,7 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
         seen[event.event_id] = digest
         trace = parse_traceparent(header_text(found.get("ce_traceparent")))
         plan.events.append(
-            EventRow(event, record, digest, trace.trace_id if trace else None, scope)
+            EventRow(event, record, digest, trace, scope)
         )
     return plan
 

@@ -9,15 +9,14 @@ from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
 
 from notification_consumer.ingest.planning import BatchPlan, EventRow
-from payment_events.codec import header
 from service_kit.telemetry import recording
-from service_kit.tracing import TraceContext, parse_traceparent
+from service_kit.tracing import TraceContext
 
 tracer = trace.get_tracer("notification_consumer")
 
 
 def _trace_of(row: EventRow) -> TraceContext | None:
-    return parse_traceparent(header(row.record.headers, "ce_traceparent"))
+    return row.trace
 
 
 @contextmanager

@@ -139,3 +139,11 @@ DEAD_LETTER_COLUMNS = """id, group_id, topic, partition, "offset", kafka_timesta
 async def list_dead_letters(engine: AsyncEngine, limit: int, cursor: str | None) -> dict[str, Any]:
     return await _newest_first(engine, f"SELECT {DEAD_LETTER_COLUMNS} FROM {S}.dead_letters",
                                "id", [], {}, limit, cursor)
+
+
+async def get_dead_letter(engine: AsyncEngine, letter_id: int) -> dict[str, Any] | None:
+    async with reading(engine) as conn:
+        row = (await conn.execute(text(
+            f"SELECT {DEAD_LETTER_COLUMNS} FROM {S}.dead_letters WHERE id = :id"),
+            {"id": letter_id})).first()
+    return dict(row._mapping) if row is not None else None

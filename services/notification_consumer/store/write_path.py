@@ -33,13 +33,13 @@ S = "notification_consumer"
 STAGE = "consumer_event_stage"
 COLUMNS = ("event_id", "payer_id", "payee_id", "amount", "currency", "description",
            "occurred_at", "topic", "partition", "offset", "payload_hash", "trace_id",
-           "owner_scope")
+           "traceparent", "owner_scope")
 
 _CREATE_STAGE = f"""
     CREATE TEMP TABLE IF NOT EXISTS {STAGE} (
         event_id uuid, payer_id text, payee_id text, amount text, currency text,
         description text, occurred_at timestamptz, topic text, partition int,
-        "offset" bigint, payload_hash text, trace_id text, owner_scope text
+        "offset" bigint, payload_hash text, trace_id text, traceparent text, owner_scope text
     ) ON COMMIT DELETE ROWS
 """
 # The notifications of the rows a CTE named `new` inserted (event_id, payer_id, payee_id,
@@ -57,9 +57,10 @@ _INSERT_FROM_STAGE = f"""
     WITH new AS (
         INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
             description, occurred_at, topic, partition, "offset", payload_hash, trace_id,
-            owner_scope)
+            traceparent, owner_scope)
         SELECT event_id, payer_id, payee_id, CAST(amount AS numeric), currency, description,
-            occurred_at, topic, partition, "offset", payload_hash, trace_id, owner_scope
+            occurred_at, topic, partition, "offset", payload_hash, trace_id, traceparent,
+            owner_scope
         FROM pg_temp.{STAGE} ORDER BY partition, "offset"
         ON CONFLICT (event_id) DO NOTHING
         RETURNING event_id, payer_id, payee_id, amount, currency
@@ -105,7 +106,7 @@ async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID
         await raw.copy_records_to_table(STAGE, columns=COLUMNS, records=[
             (r.event.event_id, r.event.payer_id, r.event.payee_id, str(r.event.amount),
              r.event.currency, r.event.description, r.event.occurred_at, r.topic,
-             r.partition, r.offset, r.payload_hash, r.trace_id, r.owner_scope)
+             r.partition, r.offset, r.payload_hash, r.trace_id, r.traceparent, r.owner_scope)
             for r in rows])
     except asyncpg.UndefinedTableError as exc:
         # The session lost its temp tables (DISCARD, a pooler): prepare it again next time.

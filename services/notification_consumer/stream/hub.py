@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.responses import StreamingResponse
-from starlette.types import Send
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 
 from notification_consumer.store.batch_sql import S
 from notification_consumer.webhooks import metrics
@@ -104,34 +105,22 @@ class StreamHub:
             await asyncio.sleep(self.settings.stream_poll_interval_s)
 
 
-class EventStreamResponse(StreamingResponse):
-    """Server-Sent Events where each write must be taken by the client within
-    `send_timeout_s`: a client that stops reading is disconnected, so what waits for it is
-    one event and the socket's buffers, never an unbounded queue."""
+class EventStreamResponse(EventSourceResponse):
+    """Server-Sent Events framed by sse-starlette, which also sends a `: heartbeat` comment
+    every `heartbeat_s` (so proxies keep an idle stream open) and ends the stream on server
+    shutdown. Each write must be taken by the client within `send_timeout_s`: a client that
+    stops reading is disconnected, so what waits for it is one event and the socket's
+    buffers, never an unbounded queue; it reconnects with Last-Event-ID."""
 
-    def __init__(self, content: AsyncIterator[str], send_timeout_s: float) -> None:
-        super().__init__(content, media_type="text/event-stream", headers={
-            "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self.send_timeout_s = send_timeout_s
+    def __init__(self, content: AsyncIterator[ServerSentEvent], send_timeout_s: float,
+                 heartbeat_s: float) -> None:
+        super().__init__(content, ping=heartbeat_s, send_timeout=send_timeout_s,
+                         ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"))
 
-    async def stream_response(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            async for chunk in self.body_iterator:
-                data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
-                try:
-                    async with asyncio.timeout(self.send_timeout_s):
-                        await send({"type": "http.response.body", "body": data,
-                                    "more_body": True})
-                except TimeoutError:
-                    # Returning with the response unfinished makes the server close the
-                    # connection (it logs that once); the client reconnects with Last-Event-ID.
-                    metrics.STREAM_DROPPED.inc()
-                    log.info("slow stream client dropped")
-                    return
-        finally:
-            close = getattr(self.body_iterator, "aclose", None)
-            if close is not None:
-                await close()
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            # The response stays unfinished, so the server closes the connection.
+            metrics.STREAM_DROPPED.inc()
+            log.info("slow stream client dropped")

@@ -3,7 +3,7 @@
 Each event's `id:` is the notification's cursor; `Last-Event-ID` (header, or `last_event_id`
 in the query for clients that cannot set headers) resumes strictly after it. Without one, the
 stream starts at the present. Comment lines every STREAM_HEARTBEAT_S keep proxies from closing
-an idle stream.
+an idle stream (sse-starlette frames the events and sends them).
 """
 
 import logging
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Header, Query
 from sqlalchemy import text
+from sse_starlette import ServerSentEvent
 
 from notification_consumer.http.dependencies import AccountId
 from notification_consumer.http.schemas import Notification
@@ -49,16 +50,16 @@ def _select(owner: str | None, account_id: str | None) -> Any:
         ORDER BY n.id LIMIT {PAGE}""")
 
 
-def _event(row: dict[str, Any]) -> str:
+def _event(row: dict[str, Any]) -> ServerSentEvent:
     data = orjson.dumps(Notification.from_row(row).model_dump(mode="json")).decode()
-    return f"id: {reads.encode_cursor(row['id'])}\nevent: notification\ndata: {data}\n\n"
+    return ServerSentEvent(data, id=reads.encode_cursor(row["id"]), event="notification")
 
 
 async def _events(ctx: WebhookContext, owner: str | None, account_id: str | None,
-                  cursor: int) -> AsyncIterator[str]:
+                  cursor: int) -> AsyncIterator[ServerSentEvent]:
     hub, query = ctx.hub, _select(owner, account_id)
     async with hub.client():
-        yield "retry: 2000\n: stream open\n\n"
+        yield ServerSentEvent(comment="stream open", retry=2000)
         while not hub.closed:
             upto = hub.horizon
             if upto > cursor:
@@ -70,8 +71,8 @@ async def _events(ctx: WebhookContext, owner: str | None, account_id: str | None
                     yield _event(row)
                 # Below the horizon nothing more can appear: skip ahead past what matched none.
                 cursor = rows[-1]["id"] if len(rows) == PAGE else upto
-            elif not await hub.wait_beyond(cursor, ctx.settings.stream_heartbeat_s):
-                yield ": heartbeat\n\n"
+            else:  # the response's heartbeat keeps the connection busy meanwhile
+                await hub.wait_beyond(cursor, ctx.settings.stream_heartbeat_s)
 
 
 @router.get("/notifications/stream", response_class=EventStreamResponse, status_code=200,
@@ -94,10 +95,10 @@ async def stream(ctx: Ctx, owner: Owner, account_id: AccountId = None,
         async with reads.reading_errors():  # an outage is a 503; a bug stays a 500
             cursor = await ctx.hub.fence()
     return EventStreamResponse(_guarded(_events(ctx, owner, account_id, cursor)),
-                               ctx.settings.stream_send_timeout_s)
+                               ctx.settings.stream_send_timeout_s, ctx.settings.stream_heartbeat_s)
 
 
-async def _guarded(events: AsyncIterator[str]) -> AsyncIterator[str]:
+async def _guarded(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
     """A stream that cannot start (full) or whose database goes away simply ends; the
     client's reconnect (with Last-Event-ID) is the retry."""
     try:

@@ -36,7 +36,8 @@ _LEASE = text(f"""
     FROM {S}.webhook_subscriptions s, {S}.notifications n
     WHERE d.id = ANY(:ids) AND s.id = d.subscription_id AND n.id = d.notification_id
     RETURNING d.id, d.message_id, d.attempts, d.created_at, d.expires_at, d.subscription_id,
-        s.url, s.secret, s.previous_secret, s.previous_secret_expires_at > now() AS grace,
+        d.traceparent, s.url, s.secret, s.previous_secret,
+        s.previous_secret_expires_at > now() AS grace,
         n.id AS notification_id, n.event_id, n.account_id, n.kind, n.amount, n.currency,
         n.counterparty_id, n.created_at AS notification_created_at
 """)
@@ -53,6 +54,7 @@ class Claimed:
     url: str
     secrets: list[str]
     notification: dict[str, Any]
+    traceparent: str | None = None  # the payment's trace, from the event that queued it
 
 
 async def claim(engine: AsyncEngine, capacity: dict[UUID, int], full: list[UUID],
@@ -81,7 +83,8 @@ def _claimed(r: Any) -> Claimed:
         r.id, r.message_id, r.attempts, r.created_at, r.expires_at, r.subscription_id, r.url,
         secrets, {"id": r.notification_id, "event_id": r.event_id, "account_id": r.account_id,
                   "kind": r.kind, "amount": amount, "currency": r.currency,
-                  "counterparty_id": r.counterparty_id, "created_at": r.notification_created_at})
+                  "counterparty_id": r.counterparty_id, "created_at": r.notification_created_at},
+        r.traceparent)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,26 @@
 """One signed HTTP attempt: resolve and check the address, connect to that address, read at
-most a small excerpt of the answer, never follow a redirect, never wait past the timeout."""
+most a small excerpt of the answer, never follow a redirect, never wait past the timeout.
+The request continues its payment's trace: its `traceparent` carries the trace id the payment
+was accepted under (a child span of it when spans are recorded)."""
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 
 import httpx
 import orjson
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
 from notification_consumer.http.schemas import Notification
 from notification_consumer.webhooks import signing, ssrf
 from notification_consumer.webhooks.outbox import Claimed, Outcome
+from service_kit.telemetry import recording
+from service_kit.tracing import parse_traceparent
+
+tracer = trace.get_tracer("notification_consumer.webhooks")
 
 USER_AGENT = "paystream-webhooks/1"
 EVENT_TYPE = "notification.created"
@@ -54,15 +64,16 @@ async def attempt(client: httpx.AsyncClient, job: Claimed, *, allow_private: boo
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     address = str(target.address)
     try:
-        async with asyncio.timeout(timeout_s):
-            request = client.build_request("POST", target.connect_url, content=payload,
-                                           headers=headers, extensions=extensions,
-                                           timeout=timeout_s)
-            response = await client.send(request, stream=True)
-            try:
-                excerpt = await _excerpt(response, excerpt_bytes)
-            finally:
-                await response.aclose()
+        with in_payment_trace(job, headers):
+            async with asyncio.timeout(timeout_s):
+                request = client.build_request("POST", target.connect_url, content=payload,
+                                               headers=headers, extensions=extensions,
+                                               timeout=timeout_s)
+                response = await client.send(request, stream=True)
+                try:
+                    excerpt = await _excerpt(response, excerpt_bytes)
+                finally:
+                    await response.aclose()
     except (TimeoutError, httpx.TimeoutException):
         return outcome(None, address, None, f"timed out after {timeout_s:g}s")
     except httpx.HTTPError as exc:
@@ -71,6 +82,27 @@ async def attempt(client: httpx.AsyncClient, job: Claimed, *, allow_private: boo
     error = None if 200 <= status < 300 else f"HTTP {status}" + (
         " (redirects are not followed)" if 300 <= status < 400 else "")
     return outcome(status, address, excerpt, error)
+
+
+@contextmanager
+def in_payment_trace(job: Claimed, headers: dict[str, str]) -> Iterator[None]:
+    """With spans recorded: a span in the payment's trace, under which the httpx
+    instrumentation's client span sets `traceparent`. Without: the header itself, a new span
+    id under the payment's (the trace id is what a receiver correlates by)."""
+    parent = parse_traceparent(job.traceparent)
+    if parent is None:
+        yield
+    elif not recording():
+        headers["traceparent"] = parent.child().traceparent
+        yield
+    else:
+        with tracer.start_as_current_span("webhook deliver", context=parent.as_parent(),
+                                          kind=SpanKind.INTERNAL, attributes={
+                                              "webhook.id": message_id(job),
+                                              "webhook.attempt": job.attempt,
+                                              "webhook.subscription.id":
+                                                  str(job.subscription_id)}):
+            yield
 
 
 async def _excerpt(response: httpx.Response, cap: int) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql
 from service_kit.migration_ops import TZ, counters, optional, required, serial_id, written_at
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 
 S = "notification_consumer"
 BYTEA_ARRAY = postgresql.ARRAY(postgresql.BYTEA())
