@@ -4,6 +4,7 @@ from aiokafka.structs import TopicPartition
 
 from notification_consumer import metrics
 from notification_consumer.ingest.lag import LagWindow
+from notification_consumer.ingest.lag_monitor import LagMonitor
 from notification_consumer.ingest.offset_copy import OffsetCopy
 from tests.unit.consumer_fakes import TOPIC, FakeLink
 
@@ -73,3 +74,18 @@ async def test_stop_sends_the_last_copy() -> None:
     copy.add({(TOPIC, 0): 4})
     await copy.stop()
     assert link.committed == {TP0: 4}
+
+
+def test_total_drain_counts_a_member_working_through_partitions_in_turn() -> None:
+    """One member draining partition 0 while partition 1 waits its turn: partition 1 has no
+    rate yet, the total is the whole lag at the member's rate (not unknown)."""
+    monitor = LagMonitor.__new__(LagMonitor)
+    monitor.window = LagWindow(5)
+    for at, committed in ((0.0, 0), (1.0, 50), (2.0, 100)):
+        monitor.window.add(0, committed, 200, at=at)
+        monitor.window.add(1, None, 300, at=at)
+    partitions = [{"partition": 0, "drain_seconds": monitor.window.drain_seconds(0)},
+                  {"partition": 1, "drain_seconds": monitor.window.drain_seconds(1)}]
+    assert partitions[1]["drain_seconds"] is None
+    assert monitor._total_drain(partitions, 400) == 8.0  # 400 left at 50 a second
+    assert monitor._total_drain(partitions, 0) == 0.0

@@ -37,3 +37,16 @@ def test_lag_seconds_is_how_long_ago_the_log_end_was_at_the_commit() -> None:
 def test_group_status_is_the_worst() -> None:
     assert group_status(["OK", "WARN", "STALL"]) == "STALL"
     assert group_status([]) == "OK"
+
+
+def test_rate_is_the_stored_offsets_movement_over_the_window() -> None:
+    w = window((0, 100), (20, 100), (40, 100))  # one sample a second
+    assert w.rate(0) == 20.0
+    assert w.drain_seconds(0) == 3.0  # 60 left at 20 a second
+
+
+def test_no_rate_before_a_stored_offset_at_both_ends() -> None:
+    w = LagWindow(5)
+    w.add(0, None, 100, at=0.0)
+    w.add(0, 10, 100, at=1.0)
+    assert w.rate(0) is None and w.drain_seconds(0) is None

@@ -76,14 +76,23 @@ class LagWindow:
         window = self.samples.get(partition)
         if not window:
             return None  # not sampled yet: no rate, and the lag is not known here either
-        first, last = window[0], window[-1]
+        last = window[-1]
         lag = last.end - (last.committed or 0)
         if lag <= 0:
             return 0.0
+        rate = self.rate(partition)
+        return lag / rate if rate else None
+
+    def rate(self, partition: int) -> float | None:
+        """Records per second by which the stored offset moved over the window (None before
+        it has a stored offset at both ends of the window)."""
+        window = self.samples.get(partition)
+        if not window:
+            return None
+        first, last = window[0], window[-1]
         if first.committed is None or last.committed is None or last.at <= first.at:
             return None
-        rate = (last.committed - first.committed) / (last.at - first.at)
-        return lag / rate if rate > 0 else None
+        return max(0.0, (last.committed - first.committed) / (last.at - first.at))
 
 
 def group_status(statuses: list[str]) -> str:

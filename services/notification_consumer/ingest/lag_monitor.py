@@ -99,18 +99,30 @@ class LagMonitor:
                                if lag else 0.0,
                                "drain_seconds": None if drain is None else round(drain, 3),
                                "status": status})
-        drains = [p["drain_seconds"] for p in partitions]
+        total_lag = sum(p["lag"] for p in partitions)
         result.update(
             lag={str(p["partition"]): p["lag"] for p in partitions},
-            total_lag=sum(p["lag"] for p in partitions),
+            total_lag=total_lag,
             partitions=partitions,
             status=group_status([p["status"] for p in partitions]),
-            # Partitions drain side by side: the total is the slowest one.
             oldest_unprocessed_age_s=max((p["lag_seconds"] for p in partitions), default=0.0),
-            drain_seconds=None if None in drains else max(drains, default=0.0),
+            drain_seconds=self._total_drain(partitions, total_lag),
         )
         return result
 
+
+    def _total_drain(self, partitions: list[dict[str, Any]], total_lag: int) -> float | None:
+        """Partitions drain side by side (the slowest one bounds the total), and a member
+        that works through them one after another drains all of them at its total rate: the
+        larger of the two. None while nothing has moved."""
+        if total_lag == 0:
+            return 0.0
+        rates = [r for p in partitions if (r := self.window.rate(p["partition"])) is not None]
+        overall = total_lag / sum(rates) if sum(rates) > 0 else None
+        known: list[float] = [d for p in partitions if (d := p["drain_seconds"]) is not None]
+        if overall is None:
+            return None if len(known) < len(partitions) else max(known, default=0.0)
+        return round(max([overall, *known]), 3)
 
 def _sample_failed(exc: Exception) -> None:
     log.debug("lag sample failed", extra={"error": repr(exc)})  # only a gap in the window
