@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help install infra-up infra-down up down test test-fast lint bench clean cluster-up \
 	cluster-down cluster-infra-up test-cluster chaos browser \
-	compose-test docs asyncapi-check lock
+	compose-test docs asyncapi-check lock deploy-tools
 
 # `make up CLUSTER=1`: the same stack on the local 3-broker cluster instead of one broker.
 CLUSTER ?=
@@ -93,7 +93,10 @@ chaos: install ## faults against the running stack (make up [CLUSTER=1]), then r
 browser: ## Debian's chromium + chromedriver for the console's browser tests (apt, as root)
 	@deploy/local/chromium.sh
 
-test: install infra-up asyncapi-check ## the whole test suite against the real Kafka and PostgreSQL
+deploy-tools: ## kustomize and promtool, pinned, built with Go from the Go module proxy (kept in ~/.cache/paystream)
+	@deploy/tools.sh install
+
+test: install infra-up asyncapi-check deploy-tools ## the whole test suite against the real Kafka and PostgreSQL
 	@deploy/local/chromium.sh --if-possible
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -111,7 +114,8 @@ test-fast: install ## unit tests only (no servers)
 
 lint: install ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy services shared tests bench tools deploy/local/chaos.py
+	@$(VENV)/bin/mypy services shared tests bench tools deploy/local/chaos.py \
+	  deploy/prometheus/prometheus_rule.py
 
 docs: install ## regenerate docs/configuration.md from the Settings classes
 	@$(PY) -m tools.config_doc

@@ -27,7 +27,7 @@ def _literal_multiline(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML has no type hints
     pass
 
 
@@ -47,7 +47,7 @@ def prometheus_rule() -> dict[str, Any]:
 def render() -> str:
     body = yaml.dump(prometheus_rule(), Dumper=_Dumper, sort_keys=False, width=100,
                      allow_unicode=True)
-    return HEADER + body
+    return HEADER + str(body)
 
 
 def main(argv: list[str]) -> int:
