@@ -11,9 +11,9 @@
 #
 # The stack runs as the compose project $COMPOSE_PROJECT_NAME (paystream-proof), apart from a
 # stack the user may have started with plain `docker compose up` (project paystream), whose
-# volumes `down -v` must not touch. Host ports: 8000, 8001, 29092 and 9090 as in the compose
-# file (taken = a clear error), PostgreSQL on 5432 or, when that is taken (the local
-# PostgreSQL of `make test`), a free port.
+# volumes `down -v` must not touch. Every host port is a free one chosen here (API_PORT,
+# CONSUMER_PORT, KAFKA_HOST_PORT, PG_PORT, PROMETHEUS_PORT, GRAFANA_PORT), so the proof never
+# takes the ports of a local Kafka, PostgreSQL or `make up` (9092, 5432, 8000, 8001).
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
@@ -24,11 +24,6 @@ export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-paystream-proof}"
 
 log() { printf '[compose-test %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
-
-port_taken() {
-  # shellcheck disable=SC2016 # $1 expands in the inner bash
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
-}
 
 free_port() {
   "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -47,21 +42,14 @@ if [[ -n $(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PRO
   docker compose "${files[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
 fi
 
-taken=()
-for port in 8000 8001 29092 9090; do
-  port_taken "$port" && taken+=("$port")
+for variable in API_PORT CONSUMER_PORT KAFKA_HOST_PORT PG_PORT PROMETHEUS_PORT GRAFANA_PORT; do
+  export "$variable=$(free_port)"
 done
-if ((${#taken[@]})); then
-  die "host port(s) ${taken[*]} already in use; the compose stack publishes them. Stop what" \
-    "listens there first (\`make down\` for the local services, \`docker compose down\` for" \
-    "another compose stack)."
-fi
-PG_PORT=5432
-if port_taken "$PG_PORT"; then
-  PG_PORT="$(free_port)"
-  log "port 5432 is in use (a local PostgreSQL?): the stack's PostgreSQL is published on $PG_PORT"
-fi
-export PG_PORT
+log "host ports: API $API_PORT, consumer $CONSUMER_PORT, Kafka $KAFKA_HOST_PORT," \
+  "PostgreSQL $PG_PORT, Prometheus $PROMETHEUS_PORT"
+# Required by docker-compose.yml; a throwaway one for this run.
+GRAFANA_ADMIN_PASSWORD="$("$PY" -c 'import secrets; print(secrets.token_urlsafe(18))')"
+export GRAFANA_ADMIN_PASSWORD
 
 if [[ ${COMPOSE_STANDINS:-1} != 0 ]]; then
   deploy/docker/standins.sh

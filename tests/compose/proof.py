@@ -1,8 +1,8 @@
 """The compose stack, proven end to end (`make compose-test` runs this after installing Docker
 and building the stand-ins; arguments are the `-f FILE` options for `docker compose`).
 
-Steps: `up -d --build --wait`; one payment by HTTP on :8000, read back on :8001; Kafka reached
-from the host on its external listener; 1,000 payments while the consumer is SIGKILLed and
+Steps: `up -d --build --wait`; one payment by HTTP to the API, read back from the consumer;
+Kafka reached from the host on its external listener; 1,000 payments while the consumer is SIGKILLed and
 started again; 1,000 payments while Kafka restarts; every accepted payment processed exactly
 once (counted in the consumer's database); Prometheus scraping both services; `down -v`
 leaving no container, network or volume. One summary line on stdout; non-zero on any failure.
@@ -18,6 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tests.compose.stack import (
     API,
     CONSUMER,
+    KAFKA_FROM_HOST,
     TOPIC,
     Stack,
     leftovers,
@@ -46,12 +47,12 @@ async def first_payment(stack: Stack) -> None:
             assert time.monotonic() < deadline, f"payment {event_id} not processed in 60 s"
             await asyncio.sleep(0.5)
         assert found.json()["amount"] == "12.50"
-    log(f"payment {event_id} accepted on :8000 and processed on :8001")
+    log(f"payment {event_id} accepted on {API} and processed on {CONSUMER}")
 
 
 async def kafka_from_the_host() -> None:
     """The EXTERNAL listener: metadata and the topic's partitions, as a host tool sees them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:29092", request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA_FROM_HOST, request_timeout_ms=15000)
     await asyncio.wait_for(admin.start(), 30)
     try:
         described = await asyncio.wait_for(admin.describe_topics([TOPIC]), 30)
@@ -59,7 +60,7 @@ async def kafka_from_the_host() -> None:
         await admin.close()
     partitions = described[0]["partitions"]
     assert len(partitions) == 6, described
-    log(f"Kafka from the host (127.0.0.1:29092): {TOPIC} has {len(partitions)} partitions")
+    log(f"Kafka from the host ({KAFKA_FROM_HOST}): {TOPIC} has {len(partitions)} partitions")
 
 
 async def under_load(stack: Stack, name: str, fault: list[list[str]]) -> tuple[int, int]:

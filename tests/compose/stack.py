@@ -14,9 +14,11 @@ from typing import Any
 
 import httpx
 
-API = "http://127.0.0.1:8000"
-CONSUMER = "http://127.0.0.1:8001"
-PROMETHEUS = "http://127.0.0.1:9090"
+# Host ports as deploy/docker/compose-test.sh chose them (the compose file's defaults else).
+API = f"http://127.0.0.1:{os.environ.get('API_PORT', '8000')}"
+CONSUMER = f"http://127.0.0.1:{os.environ.get('CONSUMER_PORT', '8001')}"
+PROMETHEUS = f"http://127.0.0.1:{os.environ.get('PROMETHEUS_PORT', '9090')}"
+KAFKA_FROM_HOST = f"127.0.0.1:{os.environ.get('KAFKA_HOST_PORT', '29092')}"
 TOPIC = "events.transactions"
 LOG_DIR = Path(__file__).resolve().parents[2] / ".local" / "compose-test"
 # Retryable answers of POST /payments (the request is retried with the same Idempotency-Key).
