@@ -2,10 +2,11 @@
 and building the stand-ins; arguments are the `-f FILE` options for `docker compose`).
 
 Steps: `up -d --build --wait`; one payment by HTTP to the API, read back from the consumer;
-Kafka reached from the host on its external listener; 1,000 payments while the consumer is SIGKILLed and
-started again; 1,000 payments while Kafka restarts; every accepted payment processed exactly
-once (counted in the consumer's database); Prometheus scraping both services; `down -v`
-leaving no container, network or volume. One summary line on stdout; non-zero on any failure.
+Kafka reached from the host on its external listener; 1,000 payments while the consumer is
+SIGKILLed and started again; 1,000 payments while Kafka restarts; every accepted payment
+processed exactly once (counted in the consumer's database); Prometheus scraping both
+services; `down -v` leaving no container, network or volume. One summary line on stdout;
+non-zero on any failure.
 """
 
 import asyncio

@@ -63,10 +63,14 @@ def _folder(target: str) -> Path:
     return folder
 
 
-def _run(target: str) -> tuple[int, str, str]:
-    result = subprocess.run([*kustomize(), str(_folder(target))], capture_output=True,
-                            text=True, timeout=120, check=False)
+def _run_folder(folder: Path) -> tuple[int, str, str]:
+    result = subprocess.run([*kustomize(), str(folder)], capture_output=True, text=True,
+                            timeout=120, check=False)
     return result.returncode, result.stdout, result.stderr
+
+
+def _run(target: str) -> tuple[int, str, str]:
+    return _run_folder(_folder(target))
 
 
 @cache
@@ -128,3 +132,13 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         if op == "Exists" and value is None:
             return False
     return True
+
+
+def build_overlay(name: str, kustomization: str) -> list[dict[str, Any]]:
+    """A user's own overlay, deploy/kubernetes/overlays/NAME, built in the copy."""
+    folder = _tree() / "overlays" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kustomization.yaml").write_text(kustomization)
+    code, out, err = _run_folder(folder)
+    assert code == 0, f"kustomize build overlays/{name} failed:\n{err}"
+    return [doc for doc in yaml.safe_load_all(out) if doc]

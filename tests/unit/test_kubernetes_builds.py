@@ -12,9 +12,11 @@ import kubernetes_validate
 import pytest
 
 from tests.unit.crd_schemas import errors as crd_errors
+from tests.unit.deploy_tools import ROOT
 from tests.unit.kustomize_builds import (
     NAMESPACES,
     build,
+    build_overlay,
     build_text,
     find,
     main_container,
@@ -120,3 +122,16 @@ def test_trigger_authentication_reads_the_generated_secret() -> None:
     assert {ref["parameter"] for ref in refs} == {"sasl", "username", "password", "tls"}
     [trigger] = find(docs, "ScaledObject", "notification-consumer")["spec"]["triggers"]
     assert trigger["authenticationRef"] == {"name": "paystream-kafka"}
+
+
+def test_the_deployment_guide_builds_what_it_shows() -> None:
+    """docs/deployment.md: each folder it applies is one of the builds above, and its example
+    overlay (split roles and monitoring, no KEDA) builds and needs no KEDA."""
+    guide = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    folders = set(re.findall(r"kubectl (?:apply -k|kustomize) deploy/kubernetes/(\S+)", guide))
+    assert folders == {"base", "overlays/dev", "overlays/prod"}
+    [example] = re.findall(r"```yaml\n(.*?)```", guide, re.DOTALL)
+    assert "deploy/kubernetes/overlays/mine" in guide
+    docs = build_overlay("mine", example)
+    assert {"ServiceMonitor", "PrometheusRule"} <= {d["kind"] for d in docs}
+    assert "ScaledObject" not in {d["kind"] for d in docs}
