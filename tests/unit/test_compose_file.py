@@ -2,8 +2,10 @@
 ports (loopback only), health checks, start and stop order, images, mounts. `docker compose
 config` runs where compose v2 is installed."""
 
+import os
 import re
 import subprocess
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -186,19 +188,25 @@ def test_every_mounted_and_built_file_exists() -> None:
             assert target in dockerfile_stages(), f"{name}: no stage {target!r}"
 
 
-def test_compose_file_is_valid_for_docker_compose() -> None:
+def test_compose_files_are_valid_for_docker_compose(tmp_path: Path) -> None:
+    """`docker compose config` accepts the file and the split override, and refuses to run
+    without a Grafana password."""
     command = docker_compose()
     if command is None:
         pytest.skip("docker compose is not installed")
-    result = subprocess.run(
-        [*command, "-f", str(COMPOSE_FILE), "config", "-q"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    # An empty project folder for the .env lookup, so a developer's own .env cannot help.
+    base = [*command, "--project-directory", str(tmp_path), "-f", str(COMPOSE_FILE)]
+    env = {k: v for k, v in os.environ.items() if k != "GRAFANA_ADMIN_PASSWORD"}
+
+    def config(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*base, *args, "config", "-q"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120, check=False, env={**env, **extra})
+
+    refused = config()
+    assert refused.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in refused.stderr
+    for extra in ([], ["-f", str(SPLIT_FILE)]):
+        result = config(*extra, GRAFANA_ADMIN_PASSWORD="a-password")
+        assert result.returncode == 0, result.stderr
 
 
 def test_split_override_runs_each_role_apart_with_the_consumers_settings() -> None:
