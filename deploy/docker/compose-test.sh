@@ -5,6 +5,7 @@
 # 2. Stand-ins for the images Docker Hub would provide (deploy/docker/standins.sh, cached),
 #    swapped in by deploy/docker/compose.standins.yml. Where Docker Hub is reachable, set
 #    COMPOSE_STANDINS=0 to run the same proof on the official images.
+#    COMPOSE_SPLIT=1 adds docker-compose.split.yml: the consumer's roles as three services.
 # 3. The proof itself (tests/compose/proof.py): up --build --wait, payments through both
 #    services, SIGKILL of the consumer and a Kafka restart under load with every payment
 #    processed exactly once, Prometheus targets up, and `down -v` leaving nothing behind.
@@ -32,8 +33,16 @@ free_port() {
 deploy/docker/engine.sh up
 
 files=(-f docker-compose.yml)
+# COMPOSE_SPLIT=1: the same proof with the consumer split by role (docker-compose.split.yml);
+# the SIGKILL then hits the ingest process, and the payments are read back from consumer-http.
+if [[ ${COMPOSE_SPLIT:-0} != 0 ]]; then
+  files+=(-f docker-compose.split.yml)
+fi
 if [[ ${COMPOSE_STANDINS:-1} != 0 ]]; then
   files+=(-f deploy/docker/compose.standins.yml)
+  if [[ ${COMPOSE_SPLIT:-0} != 0 ]]; then
+    files+=(-f deploy/docker/compose.standins.split.yml)
+  fi
 fi
 
 # A stack left by an interrupted run of this proof would hold the ports: remove it first.

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from tests.unit.compose_files import SPLIT_FILE, load_compose
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "deploy" / "docker"
 OVERRIDE = DOCKER / "compose.standins.yml"
@@ -64,3 +66,12 @@ def test_user_files_never_carry_the_standins_or_the_ca_bundle() -> None:
         text = path.read_text(encoding="utf-8")
         for word in ("standin", "ca-bundle", "ca-certificates.crt", "PIP_CERT"):
             assert word not in text, f"{path.name} mentions {word}"
+
+
+def test_split_override_swaps_only_the_base_image_of_the_split_services() -> None:
+    split = load(DOCKER / "compose.standins.split.yml")
+    services = load_compose(SPLIT_FILE)["services"]
+    built = {name for name, spec in services.items() if "build" in spec}
+    assert set(split["services"]) == built == {"consumer-http", "consumer-webhooks"}
+    for spec in split["services"].values():
+        assert spec == {"build": {"args": {"PYTHON_IMAGE": "paystream-standin/python:3.11"}}}
