@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -40,8 +40,22 @@ LAG_SECONDS = Gauge("consumer_lag_seconds", "Estimated age of the oldest unproce
 SINCE_COMMIT = Gauge("consumer_seconds_since_last_commit",
                      "Time since this process last committed the partition", ["partition"])
 # Not tied to having partitions: a replica beyond the partition count is idle, yet ready.
+# Exported only by a process that runs the ingest role (see export_ready): an http- or
+# webhooks-only process has no loop to be ready, and a 0 there would fire ConsumerNotReady.
 READY = Gauge("consumer_ready",
-              "1 when the consumer is connected to Kafka and not degraded, else 0")
+              "1 when the consumer is connected to Kafka and not degraded, else 0",
+              registry=None)
+_ready_exporters = 0
+
+
+def export_ready(on: bool) -> None:
+    """Counted, so several ingest loops in one process (tests) share the one gauge."""
+    global _ready_exporters
+    _ready_exporters += 1 if on else -1
+    if on and _ready_exporters == 1:
+        REGISTRY.register(READY)
+    elif not on and _ready_exporters == 0:
+        REGISTRY.unregister(READY)
 FENCED_BATCHES = Counter("consumer_fenced_batches_total",
                          "Batches rolled back because their partitions had a newer owner")
 LOOP_RESTARTS = Counter("consumer_loop_restarts_total",

@@ -12,7 +12,8 @@ from tests.webhooks_support import FAST_ENV
 
 
 def role(name: str, env: dict[str, str]) -> Service:
-    return Service("notification-consumer", env, name=f"consumer-{name}-{unique('r')[-6:]}",
+    label = name.replace(",", "-")
+    return Service("notification-consumer", env, name=f"consumer-{label}-{unique('r')[-6:]}",
                    argv=[str(BIN / "notification-consumer"), "serve", "--roles", name])
 
 
@@ -81,3 +82,31 @@ def test_unknown_role_is_refused_with_its_name() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "ingest,http,webhooks,console" in done.stderr and "ingest,x" in done.stderr
+
+
+async def test_only_the_ingest_role_exports_consumer_ready(database_url: str,
+                                                           topics: tuple[str, str]) -> None:
+    """ConsumerNotReady alerts on consumer_ready == 0: a process without the loop must not
+    export the gauge at all, and one with it must."""
+    main, dlq = topics
+    env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
+           "KAFKA_GROUP_ID": unique("group"), "LAG_SAMPLE_INTERVAL_S": "0.2"}
+    parts = {name: role(name, env) for name in ("ingest", "http,webhooks,console")}
+    try:
+        for service in parts.values():
+            service.start()
+        await asyncio.gather(*(s.ready() for s in parts.values()))
+        async with httpx.AsyncClient(timeout=10) as client:
+            async def ready_line(url: str) -> list[str]:
+                text = (await client.get(f"{url}/metrics")).text
+                return [line for line in text.splitlines() if line.startswith("consumer_ready")]
+
+            async def ingest_ready() -> bool:
+                return await ready_line(parts["ingest"].url) == ["consumer_ready 1.0"]
+
+            await wait_until(ingest_ready, 30, what="consumer_ready 1 from the ingest role")
+            assert await ready_line(parts["http,webhooks,console"].url) == []
+    finally:
+        await asyncio.gather(*(s.terminate() for s in parts.values()), return_exceptions=True)
+        for service in parts.values():
+            service.kill()

@@ -27,14 +27,21 @@ class LagMonitor:
         self.log_ends = log_ends
         self.window = LagWindow(settings.lag_window_samples)
         self._labelled: set[int] = set()
+        self._exporting = False
         self._sampling = Periodic("lag-monitor", settings.lag_sample_interval_s, self.sample,
                                   _sample_failed)
 
     def start(self) -> None:
+        if not self._exporting:
+            self._exporting = True
+            metrics.export_ready(True)
         self._sampling.start()
 
     async def stop(self) -> None:
         await self._sampling.stop()
+        if self._exporting:
+            self._exporting = False
+            metrics.export_ready(False)
 
     async def sample(self) -> None:
         """Record one observation and set the gauges: the only writer of monitoring state."""
