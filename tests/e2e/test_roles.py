@@ -109,4 +109,4 @@ async def test_only_the_ingest_role_exports_consumer_ready(database_url: str,
     finally:
         await asyncio.gather(*(s.terminate() for s in parts.values()), return_exceptions=True)
         for service in parts.values():
-            service.kill()
+            await service.crash()
