@@ -38,7 +38,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
             "content": {"application/json": {"schema": PaymentRequest.model_json_schema()}},
         },
     },
-    summary="Accept a payment: durable on 202, published to Kafka at once or by the relay",
+    summary="Accept a payment: durable on 202, published to Kafka right after or by the relay",
 )
 async def create_payment(request: Request, ctx: Context, caller: CallerDep,
                          idempotency_key: IdempotencyKey) -> JsonResponse:
@@ -63,7 +63,7 @@ async def create_payment(request: Request, ctx: Context, caller: CallerDep,
     "/{event_id}",
     response_model=PaymentRecord,
     responses=_problems(401, 404, 422, 503),
-    summary="The accepted request and whether it has been published (only to its own key)",
+    summary="The accepted request, and when and where it was published (only to its own key)",
 )
 async def read_payment(event_id: UUID, ctx: Context, caller: CallerDep) -> PaymentRecord:
     view = await find_payment(ctx.payments, event_id, caller)
@@ -72,5 +72,6 @@ async def read_payment(event_id: UUID, ctx: Context, caller: CallerDep) -> Payme
         amount=canonical_amount(view.amount, view.currency), currency=view.currency,
         description=view.description, created_at=view.created_at,
         published_at=view.published_at, publish_attempts=view.publish_attempts,
+        partition=view.published_partition, offset=view.published_offset,
         status="published" if view.published_at else "accepted",
     )
