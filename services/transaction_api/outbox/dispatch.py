@@ -9,16 +9,19 @@ queue) is still unpublished in PostgreSQL, and the relay publishes it after its 
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import Context
 from functools import partial
 from uuid import UUID
 
 from aiokafka.structs import RecordMetadata
 
 from payment_events.codec import KafkaRecord
+from service_kit.telemetry import recording
 from transaction_api import metrics
 from transaction_api.outbox.publisher import Publisher
 
@@ -33,17 +36,24 @@ class Dispatcher:
     def __init__(self, publisher: Publisher, mark: Mark, max_queue: int = 10_000) -> None:
         self._publisher = publisher
         self._mark = mark
-        self._queue: deque[tuple[UUID, KafkaRecord, float]] = deque()
+        self._queue: deque[tuple[UUID, KafkaRecord, float, Context | None]] = deque()
         self._max_queue = max_queue
         self._wake = asyncio.Event()
-        self._drained = asyncio.Event()  # the queue is empty, all of it handed to the producer
+        # Set when everything submitted has been handed to the producer (not while a record
+        # taken from the queue is still being handed over).
+        self._drained = asyncio.Event()
+        self._drained.set()
         self._task: asyncio.Task[None] | None = None
+        # With spans recorded, each send runs in its request's context, so the producer's span
+        # belongs to the payment's trace; without, no context is copied.
+        self._traced = recording()
 
     def submit(self, event_id: UUID, record: KafkaRecord) -> None:
         if not self._publisher.healthy or len(self._queue) >= self._max_queue:
             metrics.PUBLISH_FAILURES.inc()  # left to the relay
             return
-        self._queue.append((event_id, record, time.perf_counter()))
+        context = contextvars.copy_context() if self._traced else None
+        self._queue.append((event_id, record, time.perf_counter(), context))
         self._drained.clear()
         self._wake.set()
 
@@ -54,7 +64,7 @@ class Dispatcher:
         """Hand what is queued to the producer (bounded); the producer's stop flushes it."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
-                if self._queue and self._task is not None and not self._task.done():
+                if self._task is not None and not self._task.done():
                     await self._drained.wait()
         if self._task is not None:
             self._task.cancel()
@@ -66,9 +76,13 @@ class Dispatcher:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                event_id, record, started = self._queue.popleft()
+                event_id, record, started, context = self._queue.popleft()
                 try:
-                    delivery = await self._publisher.enqueue(record)
+                    if context is None:
+                        delivery = await self._publisher.enqueue(record)
+                    else:
+                        delivery = await asyncio.create_task(self._publisher.enqueue(record),
+                                                             context=context)
                 except Exception as exc:  # noqa: BLE001 - PublishFailed or a bug: the relay's
                     self._failed(event_id, exc)
                     continue
