@@ -20,6 +20,7 @@ from transaction_api.config import Settings
 from transaction_api.context import ApiContext
 from transaction_api.http import routes
 from transaction_api.lineage import router as lineage_router
+from transaction_api.outbox.dispatch import Dispatcher
 from transaction_api.outbox.group_commit import GroupCommitter
 from transaction_api.outbox.marker import PublishedMarker
 from transaction_api.outbox.publisher import Publisher
@@ -55,8 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
     relay_grace = timedelta(seconds=settings.publish_timeout_s + 1.0)
     committer = (GroupCommitter(statements, writers=settings.group_commit_writers)
                  if settings.group_commit_writers else None)
-    store = PostgresRequestStore(statements, marker.mark, relay_grace, committer)
-    context = ApiContext(Payments(store, publisher, settings.publish_timeout_s),
+    store = PostgresRequestStore(statements, relay_grace, committer)
+    dispatcher = Dispatcher(publisher, marker.mark)
+    context = ApiContext(Payments(store, dispatcher),
                          ApiKeys(settings.api_keys), settings.max_body_bytes)
 
     @asynccontextmanager
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
             committer.start()
         publisher.start()
         marker.start()
+        dispatcher.start()
         relay = asyncio.create_task(run_relay(engine, publisher, settings), name="relay")
         # Give Kafka a moment so the first requests publish at once; with Kafka down we
         # serve anyway (payments are durable in PostgreSQL and the relay publishes later).
@@ -78,7 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
             await stop_in_order([
                 ("relay", lambda: asyncio.gather(relay, return_exceptions=True)),
                 *([("group commit", committer.stop)] if committer is not None else []),
-                ("marker", marker.stop), ("publisher", publisher.stop),
+                # Queued events to the producer, its flush acks them, then their marks.
+                ("dispatch", lambda: dispatcher.stop(settings.publish_timeout_s)),
+                ("publisher", publisher.stop), ("marker", marker.stop),
                 ("statements", statements.close), ("database", engine.dispose)])
             log.info("transaction api stopped")
 

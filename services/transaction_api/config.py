@@ -11,8 +11,10 @@ class Settings(CommonSettings):
     port: int = 8000
     publish_timeout_s: float = Field(
         default=2.0, gt=0, le=30,
-        description="Seconds a payment's publish may wait for Kafka's ack after the commit; "
-                    "past it the answer is still `202` (`accepted`) and the relay publishes.")
+        description="The relay leaves a new row alone this long plus 1 s (it is being "
+                    "published right after its answer), and waits twice this for its own acks; "
+                    "a stopping API waits this long to hand its queue to Kafka. The answer "
+                    "never waits for Kafka.")
     relay_interval_s: float = Field(
         default=0.5, gt=0, le=60,
         description="Seconds between the relay's passes over unpublished requests.")

@@ -26,9 +26,13 @@ Context = Annotated[ApiContext, Depends(app_state("context", ApiContext))]
 Engine = Annotated[AsyncEngine, Depends(app_state("engine", AsyncEngine))]
 
 
-async def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:
+def caller_of(ctx: ApiContext, authorization: str | None) -> Caller:
     scope = required_scope(ctx.api_keys, authorization)
     return ANONYMOUS if scope is None else Caller(scope, owner_scope=scope)
+
+
+async def get_caller(ctx: Context, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    return caller_of(ctx, authorization)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
@@ -37,13 +41,8 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-async def get_idempotency_key(
-    idempotency_key: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str | None:
+def checked_idempotency_key(idempotency_key: str | None) -> str | None:
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Problem(422, "Idempotency-Key must be 1-255 printable ASCII characters",
                       field="Idempotency-Key")
     return idempotency_key
-
-
-IdempotencyKey = Annotated[str | None, Depends(get_idempotency_key)]

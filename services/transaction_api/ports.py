@@ -7,7 +7,7 @@ of the unit tests implement the same ones, so the service logic is tested withou
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from payment_events.codec import KafkaRecord
@@ -38,6 +38,16 @@ class PaymentView:
     created_at: datetime
     published_at: datetime | None
     publish_attempts: int
+    published_partition: int | None = None
+    published_offset: int | None = None
+
+
+class Published(NamedTuple):
+    """Kafka acknowledged this event here (None, None: placement unknown)."""
+
+    event_id: UUID
+    partition: int | None = None
+    offset: int | None = None
 
 
 class RequestStore(Protocol):
@@ -51,12 +61,10 @@ class RequestStore(Protocol):
         """Raises TransientStoreError when the database cannot answer."""
         ...
 
-    def mark_published(self, event_id: UUID) -> None:
-        """Note, off the request path, that Kafka acknowledged the event (best effort)."""
-        ...
 
 
-class EventPublisher(Protocol):
-    async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
-        """Return once Kafka acknowledged the record; raise PublishFailed otherwise."""
+class EventDispatcher(Protocol):
+    def submit(self, event_id: UUID, record: KafkaRecord) -> None:
+        """Publish a durably recorded event soon, off the request path, and note where Kafka
+        put it. Never blocks and never raises: what it cannot publish, the relay does."""
         ...

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import Check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
-from service_kit.telemetry import instrument_app
+from service_kit.telemetry import instrument_app, recording
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -22,7 +23,11 @@ def service_app(service: str, title: str, description: str, *, routers: Iterable
     """`service` names it in traces; `state` goes on app.state for the dependencies;
     `extras` add what is not a plain router (error maps, mounts), after the routers.
     `checks` are the readiness checks, the `required` ones decide it."""
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    # FastAPI's own telemetry looks for configured OpenTelemetry providers on every request
+    # (three environment lookups); when ours is not recording there are none to find.
+    off = None if recording() else TelemetryConfig(tracing=False, metrics=False, logs=False)
+    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan,
+                  telemetry=off)
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     install_problem_handlers(app)

@@ -70,7 +70,7 @@ async def under_load(stack: Stack, name: str, fault: list[list[str]]) -> tuple[i
     load = await run_load(stack, prefix, LOAD, fault)
     duplicates = await wait_processed(stack, prefix, load.accepted)
     log(f"{name}: {len(load.accepted)} accepted ({load.during_fault} during the fault, "
-        f"{load.deferred} published by the relay, {load.retries} client retries); "
+        f"{load.retries} client retries); "
         f"all processed exactly once ({duplicates} redeliveries deduplicated so far)")
     return len(load.accepted), duplicates
 

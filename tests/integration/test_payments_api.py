@@ -15,6 +15,7 @@ from tests.support import (
     read_topic,
     read_until,
     unique,
+    wait_until,
 )
 
 
@@ -43,9 +44,18 @@ async def test_accepted_payment_is_published_with_cloudevents_headers(
         response = await api.post("/payments", json=body)
         assert response.status_code == 202, response.text
         accepted = response.json()
-        record = (await api.get(f"/payments/{accepted['event_id']}")).json()
+        [message] = await read_topic(topics[0], 1)
+
+        async def marked() -> dict[str, Any] | None:
+            record = (await api.get(f"/payments/{accepted['event_id']}")).json()
+            return record if record["published_at"] else None
+
+        record = await wait_until(marked, 10, what="the payment marked published")
+    # Answered once durable, published after the answer; the read says when and where.
+    assert accepted["status"] == "accepted"
+    assert record["status"] == "published"
+    assert (record["partition"], record["offset"]) == (message.partition, message.offset)
     assert record["amount"] == "12.50" and record["currency"] == "USD"
-    [message] = await read_topic(topics[0], 1)
     headers = {k: v.decode() for k, v in message.headers}
     assert message.key == body["payer_id"].encode()
     assert headers["ce_id"] == accepted["event_id"]

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import orjson
+from aiokafka.structs import RecordMetadata, TopicPartition
 from prometheus_client import REGISTRY
 
 from payment_events.codec import KafkaRecord, encode
@@ -130,11 +131,12 @@ class WedgedUntilReplaced:
         self.sent: list[KafkaRecord] = []
 
     async def publish_many(self, records: list[KafkaRecord],
-                           timeout_s: float) -> list[str | None]:
+                           timeout_s: float) -> list[RecordMetadata | str]:
         if self.restarts == 0:
             return ["OutOfOrderSequenceNumber: [Error 45] OutOfOrderSequenceNumber"] * len(records)
         self.sent.extend(records)
-        return [None] * len(records)
+        return [RecordMetadata("t", 0, TopicPartition("t", 0), len(self.sent) - len(records) + i,
+                               -1, 0, 0) for i in range(len(records))]
 
     async def restart(self) -> None:
         self.restarts += 1

@@ -14,7 +14,6 @@ from service_kit.auth import ApiKeys
 from service_kit.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
-    PublishFailed,
     TransientStoreError,
 )
 from transaction_api.accept import Payments
@@ -60,21 +59,27 @@ class FakeRequestStore:
         found = self.rows.get(event_id)
         return found[0] if found else None
 
-    def mark_published(self, event_id: UUID) -> None:
+    def mark_published(self, event_id: UUID, partition: int, offset: int) -> None:
         self.marked.append(event_id)
         view, hash_, record = self.rows[event_id]
-        self.rows[event_id] = (replace(view, published_at=datetime.now(UTC)), hash_, record)
+        self.rows[event_id] = (replace(view, published_at=datetime.now(UTC),
+                                       published_partition=partition,
+                                       published_offset=offset), hash_, record)
 
 
 @dataclass
 class FakePublisher:
+    """The dispatcher's part: publishes at once (one partition), or not at all when down."""
+
+    store: FakeRequestStore
     sent: list[KafkaRecord] = field(default_factory=list)
     down: bool = False
 
-    async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
+    def submit(self, event_id: UUID, record: KafkaRecord) -> None:
         if self.down:
-            raise PublishFailed("fake kafka down")
+            return
         self.sent.append(record)
+        self.store.mark_published(event_id, 0, len(self.sent) - 1)
 
 
 @dataclass
@@ -90,7 +95,8 @@ class FakeApi:
 
 
 def fake_api(api_keys: str = "", max_body_bytes: int = 16_384) -> FakeApi:
-    store, publisher = FakeRequestStore(), FakePublisher()
-    context = ApiContext(Payments(store, publisher, 2.0), ApiKeys(SecretStr(api_keys)),
+    store = FakeRequestStore()
+    publisher = FakePublisher(store)
+    context = ApiContext(Payments(store, publisher), ApiKeys(SecretStr(api_keys)),
                          max_body_bytes)
     return FakeApi(store, publisher, http_app(context, {}, set()))

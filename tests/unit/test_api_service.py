@@ -137,12 +137,15 @@ async def test_kafka_down_is_still_202_accepted_and_not_marked_published() -> No
     assert len(api.store.rows) == 1 and api.store.marked == []
 
 
-async def test_published_payment_is_marked_published() -> None:
+async def test_the_answer_says_accepted_and_the_read_says_where_it_was_published() -> None:
     api = fake_api()
     async with api.client() as client:
         response = await client.post("/payments", json=payment())
-    assert response.json()["status"] == "published"
+        read = (await client.get(f"/payments/{response.json()['event_id']}")).json()
+    assert response.json()["status"] == "accepted"
     assert [str(i) for i in api.store.marked] == [response.json()["event_id"]]
+    assert read["status"] == "published" and read["published_at"] is not None
+    assert (read["partition"], read["offset"]) == (0, 0)
 
 
 async def test_store_down_is_a_fast_503_with_retry_after_that_leaks_nothing() -> None:

@@ -1,11 +1,19 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import uuid4
 
 import orjson
 import pytest
 
-from payment_events.codec import decode, encode, header, owner_scope, read_headers
+from payment_events.codec import (
+    ce_headers,
+    decode,
+    encode,
+    header,
+    model_headers,
+    owner_scope,
+    read_headers,
+)
 from payment_events.errors import PoisonMessage
 from payment_events.events import PaymentAccepted
 
@@ -105,3 +113,23 @@ def test_a_read_header_without_a_value_is_poison_an_unread_one_is_not() -> None:
         read_headers([("ce_type", b"t"), ("ce_id", None)])
     assert caught.value.reason == "invalid_header"
     assert read_headers([("ce_type", b"t"), ("other", None)]) == {"ce_type": b"t"}
+
+
+@pytest.mark.parametrize("when", [
+    datetime(2026, 12, 3, 19, 37, 39, 80677, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+    datetime(2026, 1, 1, 5, 6, 7, 1000, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(2026, 1, 1, 5, 6, 7, tzinfo=timezone(timedelta(seconds=-3601))),
+    datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+])
+@pytest.mark.parametrize("traceparent", [None, "00-" + "a" * 32 + "-" + "b" * 16 + "-01"])
+@pytest.mark.parametrize("scope", [None, "0123456789abcdef"])
+def test_the_direct_headers_are_the_models_bytes(when: datetime, traceparent: str | None,
+                                                  scope: str | None) -> None:
+    e = PaymentAccepted(event_id=uuid4(), payer_id="acct_a", payee_id="acct_b",
+                        amount=Decimal("1.50"), currency="EUR", occurred_at=when)
+    assert ce_headers(e, traceparent, scope) == model_headers(e, traceparent, scope)
+
+
+def test_a_malformed_owner_scope_is_still_refused() -> None:
+    with pytest.raises(ValueError, match="ownerscope"):
+        encode(event(), owner_scope="not-a-scope")

@@ -27,6 +27,29 @@ def test_invalid_traceparents_are_ignored(value: str | None) -> None:
     assert parse_traceparent(value) is None
 
 
+# Valid, invalid and edge cases of the W3C grammar: versions, a future version's extra field,
+# case, padding, zero ids, truncation, a newline inside or after.
+_EDGES = [
+    CALLER, CALLER.upper(), f"  {CALLER}\t", f"\n{CALLER}\n", CALLER + "-extra",
+    "01" + CALLER[2:] + "-extra", "01" + CALLER[2:], "fe" + CALLER[2:], "ff" + CALLER[2:],
+    CALLER[:-1], CALLER + "0", CALLER.replace("-01", "-ff"), CALLER.replace("-", "_"),
+    "00-" + "0" * 32 + "-00f067aa0ba902b7-01", CALLER[:36] + "0" * 16 + "-01",
+    CALLER + "\n-x", "01" + CALLER[2:] + "-a\nb", "zz" + CALLER[2:], " \t ", "-", "\x00",
+]
+
+
+@pytest.mark.parametrize("value", _EDGES)
+def test_the_parser_agrees_with_opentelemetrys_propagator(value: str) -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    context = TraceContextTextMapPropagator().extract({"traceparent": value.strip()})
+    span = trace.get_current_span(context).get_span_context()
+    expected = (TraceContext(f"{span.trace_id:032x}", f"{span.span_id:016x}",
+                             f"{int(span.trace_flags):02x}") if span.is_valid else None)
+    assert parse_traceparent(value) == expected
+
+
 def test_a_valid_traceparent_round_trips() -> None:
     parsed = parse_traceparent(CALLER)
     assert parsed == TraceContext("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "01")

@@ -32,8 +32,9 @@ from notification_consumer.ingest.failures import Fenced, is_transient
 from notification_consumer.ingest.health import Health, HealthState
 from notification_consumer.ingest.isolation import Isolation
 from notification_consumer.ingest.offset_copy import OffsetCopy
+from notification_consumer.ingest.overlap import plan_beside_write
 from notification_consumer.ingest.ownership import Ownership
-from notification_consumer.ingest.planning import BatchPlan, plan_batch
+from notification_consumer.ingest.planning import BatchPlan
 from notification_consumer.ingest.ports import Batch, EffectStore, KafkaLink, WriteOutcome
 from notification_consumer.ingest.release_step import ReleaseStep
 from notification_consumer.ingest.spans import batch_span, events_processed
@@ -157,10 +158,10 @@ class NotificationConsumer:
                 continue
             self.state.fetched()
             if pending is None:
-                pending = _Fetched(batch, self._plan(batch), self.epoch) if batch else None
+                pending = await self._fetched(batch) if batch else None
                 continue
             writing = asyncio.create_task(self._handle(pending))
-            following = _Fetched(batch, self._plan(batch), self.epoch) if batch else None
+            following = await self._fetched(batch) if batch else None
             await writing
             rewound, self._rewound = self._rewound, set()
             if following is not None and (rewound or following.epoch != self.epoch):
@@ -173,12 +174,9 @@ class NotificationConsumer:
         # A batch fetched but not written is abandoned: nothing of it was stored, so its
         # records are fetched again by whoever owns the partition next.
 
-    def _plan(self, batch: Batch) -> BatchPlan | None:
-        try:
-            return plan_batch([r for recs in batch.values() for r in recs])
-        except Exception:  # a bug in planning: _handle isolates the record
-            log.exception("planning failed")
-            return None
+    async def _fetched(self, batch: Batch) -> _Fetched:
+        epoch = self.epoch  # the fetch's: a rebalance while planning makes the batch stale
+        return _Fetched(batch, await plan_beside_write(batch), epoch)
 
     # -- one batch ---------------------------------------------------------------------------
 

@@ -96,7 +96,13 @@ def payload_hash(value: bytes) -> str:
 def plan_batch(records: list[RecordLike]) -> BatchPlan:
     """Decide what each record becomes. Records must be in offset order per partition."""
     plan = BatchPlan()
-    seen: dict[UUID, str] = {}
+    plan_into(plan, {}, records)
+    return plan
+
+
+def plan_into(plan: BatchPlan, seen: dict[UUID, str], records: Sequence[RecordLike]) -> None:
+    """`plan_batch` for the next records of the same batch: a batch can be planned in chunks
+    (`seen` carries the event ids and payload hashes of its earlier chunks)."""
     for record in records:
         plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
         try:
@@ -123,7 +129,6 @@ def plan_batch(records: list[RecordLike]) -> BatchPlan:
         plan.events.append(
             EventRow(event, record, digest, trace, scope)
         )
-    return plan
 
 
 def scan_headers(headers: Sequence[tuple[str, bytes | None]]) -> dict[str, bytes]:

@@ -84,7 +84,8 @@ class PaymentRequest(BaseModel):
 class PaymentAcceptedResponse(BaseModel):
     event_id: UUID
     status: PublishStatus = Field(
-        description="`accepted`: durable, not yet confirmed by Kafka; `published`: in Kafka"
+        description="`accepted`: durable, published right after this answer (or by the "
+                    "relay); `published`: a replayed request whose event Kafka already holds"
     )
     created_at: datetime
 
@@ -94,3 +95,5 @@ class PaymentRecord(PaymentView):
     created_at: datetime
     published_at: datetime | None
     publish_attempts: int
+    partition: int | None = Field(description="where Kafka put the event, once published")
+    offset: int | None = Field(description="where Kafka put the event, once published")

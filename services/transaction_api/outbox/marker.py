@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from transaction_api.outbox.requests import mark_published
+from transaction_api.ports import Published
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,14 @@ log = logging.getLogger(__name__)
 class PublishedMarker:
     def __init__(self, engine: AsyncEngine, max_batch: int = 1000, max_queue: int = 100_000):
         self._engine = engine
-        self._queue: asyncio.Queue[UUID] = asyncio.Queue(max_queue)
+        self._queue: asyncio.Queue[Published] = asyncio.Queue(max_queue)
         self._max_batch = max_batch
         self._task: asyncio.Task[None] | None = None
 
-    def mark(self, event_id: UUID) -> None:
+    def mark(self, event_id: UUID, partition: int | None = None,
+             offset: int | None = None) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # the relay publishes it again
-            self._queue.put_nowait(event_id)
+            self._queue.put_nowait(Published(event_id, partition, offset))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="published-marker")
@@ -37,7 +39,7 @@ class PublishedMarker:
                 batch.append(self._queue.get_nowait())
             await self._flush(batch)
 
-    async def _flush(self, batch: list[UUID]) -> None:
+    async def _flush(self, batch: list[Published]) -> None:
         try:
             async with self._engine.begin() as conn:
                 await asyncio.wait_for(mark_published(conn, batch), 10)

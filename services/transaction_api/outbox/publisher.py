@@ -6,6 +6,7 @@ import random
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.structs import RecordMetadata
 
 from payment_events.codec import KafkaRecord
 from service_kit.errors import PublishFailed
@@ -75,42 +76,55 @@ class Publisher:
             return
 
     async def publish(self, record: KafkaRecord, timeout_s: float) -> None:
-        """The request path's attempt: fails fast while Kafka is known to be failing."""
+        """Send one record and wait for its ack: fails fast while Kafka is known to be failing."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                await (await self.enqueue(record))
+        except (KafkaError, TimeoutError) as exc:
+            self.trip()
+            raise PublishFailed(repr(exc)) from exc
+
+    async def enqueue(self, record: KafkaRecord) -> "asyncio.Future[RecordMetadata]":
+        """Queue one record in the producer's batches; the future resolves on Kafka's ack.
+        Raises PublishFailed at once while Kafka is known to be failing."""
         producer = self._producer
         if producer is None or not self.healthy:
             raise PublishFailed("kafka unavailable; left to the relay")
         try:
-            # asyncio.timeout, not wait_for/gather: no extra task per request on the hot path.
-            async with asyncio.timeout(timeout_s):
-                delivery = await producer.send(self._settings.kafka_topic, value=record.value,
-                                               key=record.key, headers=record.headers)
-                await delivery
-        except (KafkaError, TimeoutError) as exc:
-            self._skip_until = asyncio.get_running_loop().time() + BREAK_S
+            delivery: asyncio.Future[RecordMetadata] = await producer.send(
+                self._settings.kafka_topic, value=record.value, key=record.key,
+                headers=record.headers)
+        except KafkaError as exc:
+            self.trip()
             raise PublishFailed(repr(exc)) from exc
+        return delivery
+
+    def trip(self) -> None:
+        """A publish failed: the request path stops trying for a moment (the relay does not)."""
+        self._skip_until = asyncio.get_running_loop().time() + BREAK_S
 
     async def publish_many(self, records: list[KafkaRecord],
-                           timeout_s: float) -> list[str | None]:
-        """Send all records, wait for their acks: per record None when acknowledged in time,
-        else why not (the real reason: the Kafka error, or the timeout)."""
+                           timeout_s: float) -> list[RecordMetadata | str]:
+        """Send all records, wait for their acks: per record where Kafka put it when
+        acknowledged in time, else why not (the real reason: the Kafka error, or the timeout)."""
         producer = self._producer
         if producer is None:
             raise PublishFailed("producer not connected")
 
-        async def one(record: KafkaRecord) -> None:
+        async def one(record: KafkaRecord) -> RecordMetadata:
             delivery = await producer.send(
                 self._settings.kafka_topic, value=record.value, key=record.key,
                 headers=record.headers,
             )
-            await delivery
+            return await delivery
 
         results = await asyncio.gather(
             *(asyncio.wait_for(one(r), timeout_s) for r in records), return_exceptions=True
         )
-        errors = [_reason(r, timeout_s) for r in results]
-        if any(e is None for e in errors):
+        outcomes = [_outcome(r, timeout_s) for r in results]
+        if any(not isinstance(o, str) for o in outcomes):
             self._skip_until = 0.0  # Kafka answers again: the request path may publish
-        return errors
+        return outcomes
 
     async def restart(self) -> None:
         """Replace the producer: an idempotent producer can wedge after a broker outage."""
@@ -129,9 +143,9 @@ class Publisher:
             self._producer = None
 
 
-def _reason(result: object, timeout_s: float) -> str | None:
+def _outcome(result: RecordMetadata | BaseException, timeout_s: float) -> RecordMetadata | str:
     if not isinstance(result, BaseException):
-        return None
+        return result
     if isinstance(result, TimeoutError):
         return f"TimeoutError: not acknowledged within {timeout_s}s"
     return f"{type(result).__name__}: {result}"

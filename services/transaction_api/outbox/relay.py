@@ -24,6 +24,7 @@ from transaction_api.config import Settings
 from transaction_api.outbox.publisher import Publisher
 from transaction_api.outbox.requests import T, mark_published
 from transaction_api.outbox.retention import expire_idempotency_keys
+from transaction_api.ports import Published
 
 log = logging.getLogger(__name__)
 EXPIRY_INTERVAL_S = 10.0
@@ -69,11 +70,13 @@ async def relay_once(engine: AsyncEngine, publisher: Publisher, settings: Settin
             for r in rows
         ]
         try:
-            errors = await publisher.publish_many(records, settings.publish_timeout_s * 2)
+            outcomes = await publisher.publish_many(records, settings.publish_timeout_s * 2)
         except PublishFailed as exc:
-            errors = [repr(exc)] * len(rows)
-        done = [r.event_id for r, e in zip(rows, errors, strict=True) if e is None]
-        failed = [(r.event_id, e[:500]) for r, e in zip(rows, errors, strict=True) if e]
+            outcomes = [repr(exc)] * len(rows)
+        done = [Published(r.event_id, o.partition, o.offset)
+                for r, o in zip(rows, outcomes, strict=True) if not isinstance(o, str)]
+        failed = [(r.event_id, o[:500]) for r, o in zip(rows, outcomes, strict=True)
+                  if isinstance(o, str)]
         if done:
             await mark_published(conn, done)
         if failed:

@@ -3,7 +3,7 @@
 asyncpg and SQLAlchemy errors become our own (service_kit.errors) here and nowhere else.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from uuid import UUID
@@ -22,7 +22,7 @@ from service_kit.errors import (
     TransientStoreError,
 )
 from transaction_api.outbox.group_commit import GroupCommitter
-from transaction_api.ports import PaymentView, StoredRequest
+from transaction_api.ports import PaymentView, Published, StoredRequest
 
 T = "transaction_api.payment_requests"
 
@@ -41,7 +41,8 @@ _BY_KEY = f"""
 """
 _BY_ID = f"""
     SELECT event_id, scope, payer_id, payee_id, amount, currency, description, created_at,
-           published_at, publish_attempts FROM {T} WHERE event_id = $1
+           published_at, publish_attempts, published_partition, published_offset
+    FROM {T} WHERE event_id = $1
 """
 
 
@@ -64,11 +65,10 @@ async def store_errors() -> AsyncIterator[None]:
 class PostgresRequestStore:
     """RequestStore (ports.py) on PostgreSQL."""
 
-    def __init__(self, pool: StatementPool, mark: Callable[[UUID], None],
-                 relay_grace: timedelta, committer: GroupCommitter | None = None) -> None:
+    def __init__(self, pool: StatementPool, relay_grace: timedelta,
+                 committer: GroupCommitter | None = None) -> None:
         self._pool = pool
         self._committer = committer
-        self._mark = mark  # PublishedMarker.mark: batched, off the request path
         # The relay leaves a new row alone this long: the request path is publishing it.
         self._relay_grace = relay_grace
 
@@ -106,14 +106,18 @@ class PostgresRequestStore:
             row = await conn.fetchrow(_BY_ID, event_id)
         return PaymentView(**dict(row)) if row is not None else None
 
-    def mark_published(self, event_id: UUID) -> None:
-        self._mark(event_id)
+
+# The first acknowledgement wins: a copy the relay published again keeps the first placement.
+_MARK = text(f"""
+    UPDATE {T} SET published_at = now(), published_partition = m.part, published_offset = m.off
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:parts AS int[]), CAST(:offs AS bigint[]))
+         AS m(id, part, off)
+    WHERE event_id = m.id AND published_at IS NULL
+""")
 
 
-async def mark_published(conn: AsyncConnection, event_ids: list[UUID]) -> None:
-    await conn.execute(
-        text(f"UPDATE {T} SET published_at = now() WHERE event_id = ANY(:ids) "
-             "AND published_at IS NULL"),
-        {"ids": event_ids},
-    )
+async def mark_published(conn: AsyncConnection, marks: Sequence[Published]) -> None:
+    await conn.execute(_MARK, {"ids": [m.event_id for m in marks],
+                               "parts": [m.partition for m in marks],
+                               "offs": [m.offset for m in marks]})
 
