@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from notification_consumer.config import Settings
+from notification_consumer.console.access import ConsoleKeys
 from notification_consumer.console.mount import install
 from notification_consumer.console.runtime import Console
 from notification_consumer.http.asyncapi_route import router as asyncapi_router
@@ -64,7 +65,7 @@ def create_app(settings: Settings, *,
         ingest = consumer
         monitor = LagMonitor(settings, engine, consumer,
                              lambda: consumer.link.end_offsets(settings.kafka_topic))
-        reconciler = Reconciler(settings, engine, monitor.window)
+        reconciler = Reconciler(settings, engine, monitor.window, settings.api_keys)
         parts += [("consumer", consumer.start, consumer.stop),
                   ("monitor", monitor.start, monitor.stop),
                   ("reconciler", reconciler.start, reconciler.stop)]
@@ -72,17 +73,18 @@ def create_app(settings: Settings, *,
     else:  # /stats and the console still read lag, through a Kafka client of their own
         ends = LogEnds(settings)
         monitor = LagMonitor(settings, engine, ingest, ends.read)
-        reconciler = Reconciler(settings, engine, monitor.window)
+        reconciler = Reconciler(settings, engine, monitor.window, settings.api_keys)
         parts.append(("log ends", _nothing, ends.close))
     if roles & {"http", "webhooks"}:
-        webhooks = Webhooks(settings, settings, keys, send="webhooks" in roles,
+        webhooks = Webhooks(settings, keys, send="webhooks" in roles,
                             serve="http" in roles)
         parts.append(("webhooks", webhooks.start, webhooks.stop))
         extras.append(webhooks.install)
     if "http" in roles:
         routers += [router, asyncapi_router, reconcile_router]
     if "console" in roles:
-        console = Console(settings, engine, ingest, monitor)
+        console = Console(settings, engine, ingest, monitor,
+                          ConsoleKeys(settings.api_keys, settings.admin_api_keys))
         parts.append(("console", console.start, console.stop))
         extras.append(lambda app: install(app, console))
 

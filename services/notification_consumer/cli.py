@@ -61,7 +61,7 @@ def _aware_time(value: str) -> datetime:
 
 def _reset_offsets(args: argparse.Namespace, settings: Settings) -> None:
     try:
-        offsets = asyncio.run(reset_offsets(settings, args.to_time, args.forward))
+        offsets = asyncio.run(reset_offsets(settings, settings, args.to_time, args.forward))
     except ReplayRefused as exc:
         log.error("replay refused", extra={"reason": str(exc)})
         sys.exit(2)

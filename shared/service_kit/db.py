@@ -11,14 +11,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service_kit.errors import TransientStoreError
-from service_kit.settings import CommonSettings
+from service_kit.settings import DatabaseSettings
 
 # SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention
 # such as admin shutdown (57), transaction rollback such as serialization failure (40).
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
 
 
-def make_engine(settings: CommonSettings, *, pool_size: int | None = None,
+def make_engine(settings: DatabaseSettings, *, pool_size: int | None = None,
                 server_settings: dict[str, str] | None = None) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
@@ -42,7 +42,7 @@ class StatementPool:
     Connections open lazily, so the service starts (and answers 503) with PostgreSQL down.
     """
 
-    def __init__(self, settings: CommonSettings, max_size: int | None = None, *,
+    def __init__(self, settings: DatabaseSettings, max_size: int | None = None, *,
                  lock_timeout_s: float | None = None) -> None:
         self._dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(
             hide_password=False)

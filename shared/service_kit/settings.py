@@ -1,14 +1,17 @@
 """Settings both services read from the environment (names as in the product contract)."""
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service_kit.kafka import KafkaSettings
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://paystream@127.0.0.1:5432/paystream"
 
 
-class CommonSettings(KafkaSettings):
-    """PostgreSQL, keys, the listening address and logs."""
+class DatabaseSettings(BaseSettings):
+    """PostgreSQL: where, and how many connections."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -19,6 +22,20 @@ class CommonSettings(KafkaSettings):
     db_connect_timeout_s: float = Field(
         default=2.0, gt=0, le=60,
         description="Seconds to open a database connection or wait for a pooled one.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, url: str) -> str:
+        # Accept the libpq spelling users already have; SQLAlchemy needs the driver named.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        return url
+
+
+class CommonSettings(DatabaseSettings, KafkaSettings):
+    """Keys, the listening address and logs (with PostgreSQL and Kafka)."""
+
     api_keys: SecretStr = Field(
         default=SecretStr(""),
         description="Comma-separated API keys. Empty: no auth. Set: every call but `/healthz`, "
@@ -32,12 +49,3 @@ class CommonSettings(KafkaSettings):
     log_level: str = Field(
         default="INFO",
         description="`DEBUG`, `INFO`, `WARNING` or `ERROR`; logs are JSON lines on stderr.")
-
-    @field_validator("database_url")
-    @classmethod
-    def _asyncpg_driver(cls, url: str) -> str:
-        # Accept the libpq spelling users already have; SQLAlchemy needs the driver named.
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        return url

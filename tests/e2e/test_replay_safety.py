@@ -110,7 +110,7 @@ async def test_a_kafka_step_failure_leaves_the_consumers_position_and_a_rerun_co
         raise ConnectionError("the broker went away between the two steps")
 
     with pytest.raises(ConnectionError):
-        await reset_offsets(settings, None, kafka_step=broken_commit)
+        await reset_offsets(settings, settings, None, kafka_step=broken_commit)
     assert await stored_offsets(database_url, main, group) == stopped.offsets  # untouched
     done = await asyncio.to_thread(replay, stopped.env)  # the operator runs it again
     assert done.returncode == 0, done.stderr[-2000:]

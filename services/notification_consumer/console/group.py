@@ -14,7 +14,7 @@ from aiokafka.structs import TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.config import Settings
+from notification_consumer.ingest.settings import GroupSettings
 from notification_consumer.store.batch_sql import S
 from service_kit.kafka import client_options
 
@@ -32,7 +32,7 @@ def _assignment(raw: bytes) -> dict[str, list[int]]:
 
 
 class GroupView:
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    def __init__(self, settings: GroupSettings, engine: AsyncEngine) -> None:
         self.settings = settings
         self.engine = engine
         self._admin: AIOKafkaAdminClient | None = None

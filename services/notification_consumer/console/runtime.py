@@ -8,12 +8,12 @@ from fastapi import Depends
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.config import Settings
 from notification_consumer.console.access import ConsoleKeys
 from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.group import GroupView
 from notification_consumer.console.sampler import Sampler
 from notification_consumer.console.sessions import Sessions
+from notification_consumer.console.settings import ConsoleSettings
 from notification_consumer.dead_letters.replay import LetterReplayer
 from notification_consumer.dead_letters.republish import ReplayPublisher
 from notification_consumer.ingest.lag_monitor import LagMonitor
@@ -25,11 +25,11 @@ TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 
 
 class Console:
-    def __init__(self, settings: Settings, engine: AsyncEngine, ingest: IngestView,
-                 monitor: LagMonitor) -> None:
+    def __init__(self, settings: ConsoleSettings, engine: AsyncEngine, ingest: IngestView,
+                 monitor: LagMonitor, keys: ConsoleKeys) -> None:
         self.settings = settings
         self.engine = engine
-        self.keys = ConsoleKeys(settings.api_keys, settings.admin_api_keys)
+        self.keys = keys
         self.sessions = Sessions()
         self.api = ApiClient(settings.api_url)
         self.publisher = ReplayPublisher(settings)

@@ -26,10 +26,10 @@ from uuid import UUID, uuid4
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notification_consumer.config import Settings
 from notification_consumer.dead_letters.release import replay_into_park
 from notification_consumer.dead_letters.republish import ATTEMPT_BOUND_S, Placement, ReplayPublisher
 from notification_consumer.dead_letters.stored import letter_record
+from notification_consumer.ingest.settings import GroupSettings
 from notification_consumer.store.batch_sql import S
 from payment_events.codec import KafkaRecord
 from service_kit.errors import Conflict, NotFound
@@ -107,7 +107,7 @@ _OUTCOME = text(f"""
 
 
 class LetterReplayer:
-    def __init__(self, settings: Settings, engine: AsyncEngine,
+    def __init__(self, settings: GroupSettings, engine: AsyncEngine,
                  publisher: ReplayPublisher) -> None:
         self.settings = settings
         self.engine = engine

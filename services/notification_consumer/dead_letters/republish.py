@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
-from notification_consumer.config import Settings
+from notification_consumer.ingest.settings import GroupSettings
 from payment_events.codec import KafkaRecord
 from service_kit.errors import OutcomePending, PublishFailed
 from service_kit.kafka import client_options, stop_client
@@ -46,7 +46,7 @@ class ScanInconclusive(OutcomePending):
 
 
 class ReplayPublisher:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: GroupSettings) -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.config import Settings
 from notification_consumer.ingest.lag_monitor import LagMonitor
+from notification_consumer.ingest.settings import GroupSettings
 from notification_consumer.ingest.view import IngestView
 from service_kit.app_state import app_state
 from service_kit.auth import ApiKeys
@@ -13,7 +13,7 @@ from service_kit.auth import ApiKeys
 
 @dataclass(frozen=True)
 class ConsumerContext:
-    settings: Settings
+    settings: GroupSettings
     engine: AsyncEngine
     ingest: IngestView
     monitor: LagMonitor

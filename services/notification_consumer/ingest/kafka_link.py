@@ -8,10 +8,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import IllegalStateError, KafkaError, MessageSizeTooLargeError
 from aiokafka.structs import TopicPartition
 
-from notification_consumer.config import Settings
 from notification_consumer.ingest import lenient_records
 from notification_consumer.ingest.failures import RecordRejected
 from notification_consumer.ingest.ports import Batch, Fence, RebalanceCallbacks
+from notification_consumer.ingest.settings import IngestSettings
 from payment_events.codec import KafkaRecord
 from service_kit.errors import PublishFailed
 from service_kit.kafka import client_options, stop_client
@@ -21,7 +21,7 @@ PROBE_TIMEOUT_S = 5.0
 
 
 class AioKafkaLink:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IngestSettings) -> None:
         lenient_records.install()  # a header key that is not UTF-8 must not stop a partition
         self.settings = settings
         self._consumer: AIOKafkaConsumer | None = None

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer import metrics
-from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow, group_status
+from notification_consumer.ingest.settings import IngestSettings
 from notification_consumer.ingest.view import IngestView
 from notification_consumer.store import batch_sql, parked_reads
 from service_kit.periodic import Periodic
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class LagMonitor:
-    def __init__(self, settings: Settings, engine: AsyncEngine, ingest: IngestView,
+    def __init__(self, settings: IngestSettings, engine: AsyncEngine, ingest: IngestView,
                  log_ends: Callable[[], Awaitable[dict[int, int]]]) -> None:
         self.settings = settings
         self.engine = engine

@@ -11,8 +11,7 @@ import contextlib
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from notification_consumer.config import Settings
-from service_kit.kafka import client_options, stop_client
+from service_kit.kafka import KafkaSettings, client_options, stop_client
 
 TIMEOUT_S = 5.0
 
@@ -23,7 +22,7 @@ class KafkaResting(Exception):
 
 
 class LogEnds:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: KafkaSettings) -> None:
         self.settings = settings
         self._client: AIOKafkaConsumer | None = None
         self._backoff_s = 0.0

@@ -24,7 +24,6 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from notification_consumer import metrics
-from notification_consumer.config import Settings
 from notification_consumer.dead_letters.republisher import Republisher
 from notification_consumer.dead_letters.writer import DeadLetterWriter
 from notification_consumer.ingest.backoff import Backoff
@@ -37,6 +36,7 @@ from notification_consumer.ingest.ownership import Ownership
 from notification_consumer.ingest.planning import BatchPlan
 from notification_consumer.ingest.ports import Batch, EffectStore, KafkaLink, WriteOutcome
 from notification_consumer.ingest.release_step import ReleaseStep
+from notification_consumer.ingest.settings import IngestSettings
 from notification_consumer.ingest.spans import batch_span, events_processed
 from notification_consumer.ingest.supervisor import supervise
 
@@ -51,7 +51,7 @@ class _Fetched:
 
 
 class NotificationConsumer:
-    def __init__(self, settings: Settings, store: EffectStore, link: KafkaLink, *,
+    def __init__(self, settings: IngestSettings, store: EffectStore, link: KafkaLink, *,
                  after_db_commit: Callable[[], None] | None = None,
                  exit_process: Callable[[int], None] = os._exit) -> None:
         self.settings = settings

@@ -20,10 +20,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from sqlalchemy import text
 
-from notification_consumer.config import Settings
+from notification_consumer.ingest.settings import GroupSettings
 from notification_consumer.store.batch_sql import S, stored_offsets
 from service_kit.db import make_engine
 from service_kit.kafka import client_options, stop_client
+from service_kit.settings import DatabaseSettings
 
 KafkaStep = Callable[[AIOKafkaConsumer, dict[TopicPartition, int]], Awaitable[None]]
 
@@ -40,7 +41,8 @@ async def commit_to_kafka(consumer: AIOKafkaConsumer, targets: dict[TopicPartiti
     await asyncio.wait_for(consumer.commit(dict(targets)), 30)
 
 
-async def reset_offsets(settings: Settings, to: datetime | None, forward: bool = False, *,
+async def reset_offsets(settings: GroupSettings, database: DatabaseSettings, to: datetime | None,
+                        forward: bool = False, *,
                         kafka_step: KafkaStep = commit_to_kafka) -> dict[int, int]:
     if to is not None and to > datetime.now(UTC):
         raise ReplayRefused(f"{to.isoformat()} is in the future: there is nothing to replay")
@@ -48,7 +50,7 @@ async def reset_offsets(settings: Settings, to: datetime | None, forward: bool =
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=settings.kafka_group_id,
                                 enable_auto_commit=False)
     await asyncio.wait_for(consumer.start(), 30)
-    engine = make_engine(settings, pool_size=1)
+    engine = make_engine(database, pool_size=1)
     try:
         tps = [TopicPartition(settings.kafka_topic, p) for p in partitions]
         consumer.assign(tps)
@@ -82,7 +84,7 @@ async def reset_offsets(settings: Settings, to: datetime | None, forward: bool =
         await stop_client(consumer)
 
 
-async def _check_group_and_partitions(settings: Settings) -> list[int]:
+async def _check_group_and_partitions(settings: GroupSettings) -> list[int]:
     admin = AIOKafkaAdminClient(**client_options(settings))
     await asyncio.wait_for(admin.start(), 30)
     try:

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from prometheus_client import Counter, Gauge, Histogram
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow
 from notification_consumer.reconcile.report import Report, reconcile
+from notification_consumer.reconcile.settings import ReconcileSettings
 from notification_consumer.reconcile.sources import ApiBuckets
 from notification_consumer.store.reads import reading_errors
 from service_kit.auth import ApiKeys, required_scope
@@ -38,13 +39,15 @@ LONGEST = timedelta(days=7)
 
 
 class Reconciler:
-    def __init__(self, settings: Settings, engine: AsyncEngine, lag: LagWindow) -> None:
+    def __init__(self, settings: ReconcileSettings, engine: AsyncEngine, lag: LagWindow,
+                 api_keys: SecretStr | None = None) -> None:
+        """`api_keys` (API_KEYS): the first is sent when API_KEY is empty."""
         self.settings = settings
         self.engine = engine
         self.lag = lag
+        fallback = api_keys.get_secret_value().split(",") if api_keys else []
         self.api_key = settings.api_key.get_secret_value() or next(
-            (k.strip() for k in settings.api_keys.get_secret_value().split(",") if k.strip()),
-            None) or None
+            (k.strip() for k in fallback if k.strip()), None) or None
         self.api = ApiBuckets(settings.api_url, self.api_key)
         self._background = Periodic("reconciler", settings.reconcile_interval_s,
                                     self._reconcile_recent, _reconcile_failed)

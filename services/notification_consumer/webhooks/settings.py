@@ -1,11 +1,13 @@
 """The webhook and live-stream settings (WEBHOOK_*, STREAM_*), mixed into the consumer's."""
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from service_kit.settings import DatabaseSettings
 
 
-class WebhookSettings(BaseSettings):
-    """Webhooks and the live stream of notifications."""
+class WebhookSettings(DatabaseSettings):
+    """Webhooks and the live stream of notifications (their own connection pool)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
 

@@ -16,7 +16,6 @@ from service_kit.auth import ApiKeys
 from service_kit.db import make_engine
 from service_kit.lifecycle import stop_in_order
 from service_kit.periodic import Periodic
-from service_kit.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +23,11 @@ log = logging.getLogger(__name__)
 class Webhooks:
     """Its own small connection pool, so deliveries and streams never take the consumer's."""
 
-    def __init__(self, settings: WebhookSettings, common: CommonSettings,
-                 api_keys: ApiKeys, *, send: bool = True, serve: bool = True) -> None:
+    def __init__(self, settings: WebhookSettings, api_keys: ApiKeys, *, send: bool = True,
+                 serve: bool = True) -> None:
         self.send, self.serve = send, serve
-        self.engine = make_engine(common)
-        self.worker = DeliveryWorker(settings, self.engine, common.database_url)
+        self.engine = make_engine(settings)
+        self.worker = DeliveryWorker(settings, self.engine, settings.database_url)
         self.hub = StreamHub(settings, self.engine)
         self.context = WebhookContext(settings, self.engine, api_keys, self.hub)
         retention = timedelta(hours=settings.webhook_history_retention_h)
