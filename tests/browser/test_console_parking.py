@@ -26,8 +26,8 @@ async def test_a_parked_key_is_shown_dry_run_then_discarded_from_the_form(
     assert (text_of(browser, "parked-keys"), text_of(browser, "parked-records")) == ("1", "3")
     [row] = browser.find_elements(By.CSS_SELECTOR, "#parked tr[data-park]")
     assert row.find_element(By.CSS_SELECTOR, "td.records").text == "3"
-    assert row.find_element(By.CSS_SELECTOR, "a.letter").get_attribute("href") \
-        .endswith(f"/console/dead-letters/{letter}")
+    link = row.find_element(By.CSS_SELECTOR, "a.letter").get_attribute("href")
+    assert link is not None and link.endswith(f"/console/dead-letters/{letter}")
     screenshot(browser, "parked-keys")
 
     before = await rows(url, topic, group)

@@ -8,14 +8,14 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
+from service_kit.problems import Problem
+
 READ_TIMEOUT_S = 10.0
 MAX_FIELDS = 20
 
 
-class FormRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class FormRefused(Problem):
+    """The pages catch it and answer a page; were it to escape, it is a problem+json 4xx."""
 
 
 async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
