@@ -38,8 +38,14 @@ def view(samples: list[Sample]) -> dict[str, Any]:
         "processed_total": last.processed,
         "p50_ms": _ms(lat["p50"]), "p99_ms": _ms(lat["p99"]),
         "total_lag": last.total_lag,
+        "oldest_unprocessed": duration(last.oldest_unprocessed_s),
+        "drain": duration(last.drain_s),
+        "oldest_unprocessed_s": last.oldest_unprocessed_s, "drain_s": last.drain_s,
+        "parked": last.parked,
+        "parked_oldest": duration(last.parked.get("oldest_park_s")) if last.parked else None,
         "group_status": last.group_status,
-        "partitions": last.partitions,
+        "partitions": [{**p, "oldest_unprocessed": duration(p.get("lag_seconds")),
+                        "drain": duration(p.get("drain_seconds"))} for p in last.partitions],
         "rebalances": int(last.rebalances),
         "rebalances_15m": int(rebalances_recent) if rebalances_recent is not None else None,
         "consumer": last.consumer,
@@ -51,6 +57,18 @@ def view(samples: list[Sample]) -> dict[str, Any]:
                                       TREND_S, "events per second, last 15 min", "/s"),
         "samples": len(samples),
     }
+
+
+def duration(seconds: float | None) -> str:
+    """A time for people: "unknown" (no rate yet), "0 s", "42.5 s", "3 min 04 s", "2 h 05 min"."""
+    if seconds is None:
+        return "unknown"
+    if seconds < 60:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def _ms(seconds: float | None) -> float | None:

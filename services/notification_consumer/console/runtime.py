@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_consumer.console.access import ConsoleKeys
 from notification_consumer.console.api_client import ApiClient
 from notification_consumer.console.group import GroupView
+from notification_consumer.console.overview import duration
 from notification_consumer.console.sampler import Sampler
 from notification_consumer.console.sessions import Sessions
 from notification_consumer.console.settings import ConsoleSettings
@@ -22,6 +23,7 @@ from service_kit.app_state import app_state
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+TEMPLATES.env.filters["duration"] = duration
 
 
 class Console:

@@ -12,7 +12,7 @@ from typing import Any
 from notification_consumer.console import consumer_state
 from notification_consumer.console.api_client import ApiClient
 from notification_consumer.ingest.lag_monitor import LagMonitor
-from notification_consumer.ingest.log_ends import LogEnds
+from notification_consumer.ingest.log_ends import KafkaResting, LogEnds
 from notification_consumer.ingest.view import IngestView
 from service_kit.periodic import Periodic
 
@@ -33,6 +33,9 @@ class Sample:
     consumer: dict[str, Any]
     api: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    oldest_unprocessed_s: float | None = None  # the age of the oldest unprocessed record
+    drain_s: float | None = None  # None: no rate to go by yet
+    parked: dict[str, float] = field(default_factory=dict)  # keys, records, oldest_park_s
 
 
 class Sampler:
@@ -65,9 +68,11 @@ class Sampler:
         api = asyncio.create_task(self.api.overview())
         error = None
         health = consumer_state.health(self.ingest)
+        # The very snapshot /stats answers, its log ends read through the console's own
+        # client; while the consumer reconnects, the broker is left alone.
+        ends = self.ends.read if health["connected"] else _not_connected
         try:
-            snap = await consumer_state.lag_snapshot(self.monitor, self.ends,
-                                                     kafka_ok=health["connected"])
+            snap = await self.monitor.snapshot(ends)
         except Exception as exc:  # noqa: BLE001 - shown on the page
             snap, error = {}, f"{type(exc).__name__}: {exc}"[:200]
         return Sample(
@@ -77,7 +82,9 @@ class Sampler:
             rebalances=consumer_state.metric_total("consumer_rebalances_total"),
             latency_buckets=consumer_state.histogram_buckets(),
             consumer=health, api=await api,
-            error=error or snap.get("kafka_error"))
+            error=error or snap.get("kafka_error"),
+            oldest_unprocessed_s=snap.get("oldest_unprocessed_age_s"),
+            drain_s=snap.get("drain_seconds"), parked=snap.get("parked") or {})
 
     async def next_sample(self, timeout_s: float) -> Sample | None:
         """Wait for the next sample (None on timeout)."""
@@ -87,6 +94,10 @@ class Sampler:
             except TimeoutError:
                 return None
         return self.samples[-1] if self.samples else None
+
+
+async def _not_connected() -> dict[int, int]:
+    raise KafkaResting("consumer not connected to Kafka; lag not sampled")
 
 
 def _sample_failed(exc: Exception) -> None:

@@ -71,8 +71,11 @@ class LagMonitor:
                 metrics.SINCE_COMMIT.labels(label).set(since)
             self._labelled.add(partition)
 
-    async def snapshot(self) -> dict[str, Any]:
-        """Counters, stored offsets, log ends and the window's verdicts; changes nothing."""
+    async def snapshot(self, log_ends: Callable[[], Awaitable[dict[int, int]]] | None = None
+                       ) -> dict[str, Any]:
+        """Counters, stored offsets, log ends and the window's verdicts; changes nothing.
+        `log_ends`: another reader of the log ends (the console's own Kafka client), so
+        that the console shows the same numbers without borrowing the ingest client."""
         async with self.engine.connect() as conn:
             stored = await batch_sql.stored_offsets(conn, self.settings.kafka_group_id,
                                                 self.settings.kafka_topic)
@@ -87,7 +90,7 @@ class LagMonitor:
             "parked": parked,
         }
         try:
-            ends = await self.log_ends()
+            ends = await (log_ends or self.log_ends)()
         except Exception as exc:  # noqa: BLE001 - report what we know
             result.update(lag=None, total_lag=None, partitions=[], status="UNKNOWN",
                           oldest_unprocessed_age_s=None, drain_seconds=None,
