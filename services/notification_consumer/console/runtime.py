@@ -19,6 +19,7 @@ from notification_consumer.dead_letters.republish import ReplayPublisher
 from notification_consumer.ingest.lag_monitor import LagMonitor
 from notification_consumer.ingest.view import IngestView
 from service_kit.app_state import app_state
+from service_kit.quotas import KeyQuota
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -37,6 +38,8 @@ class Console:
         self.sampler = Sampler(ingest, monitor, self.api, settings.console_sample_interval_s)
         self.group = GroupView(settings, engine)
         self.ingest = ingest
+        self.streams = KeyQuota(settings.stream_max_per_key, "open console streams",
+                                "STREAM_MAX_PER_KEY")
 
     def start(self) -> None:
         self.sampler.start()
