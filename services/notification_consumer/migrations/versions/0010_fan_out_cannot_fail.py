@@ -1,7 +1,6 @@
 """fan-out that cannot fail a batch: deliveries no longer reference their subscription by a
 foreign key (a concurrent DELETE cannot break the consumer's insert), and the trigger matches
-notifications to subscriptions through indexes by account and by owner; dead letters found by
-event id"""
+notifications to subscriptions through indexes by account and by owner"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -70,14 +69,11 @@ def upgrade() -> None:
     op.create_index("webhook_subscriptions_wildcard", "webhook_subscriptions", ["owner_scope"],
                     schema=S, postgresql_where=sa.text(
                         "status = 'active' AND account_id IS NULL"))
-    op.create_index("dead_letters_event", "dead_letters", ["event_id"], schema=S,
-                    postgresql_where=sa.text("event_id IS NOT NULL"))
     op.execute(_queue_function(MATCHING))
 
 
 def downgrade() -> None:
     op.execute(_queue_function(OLD_MATCHING))
-    op.drop_index("dead_letters_event", "dead_letters", schema=S)
     op.drop_index("webhook_subscriptions_wildcard", "webhook_subscriptions", schema=S)
     op.drop_index("webhook_subscriptions_account", "webhook_subscriptions", schema=S)
     op.execute(f"""DELETE FROM {S}.webhook_deliveries d WHERE NOT EXISTS (
