@@ -1,8 +1,10 @@
 """Per-caller counts of a held resource (open streams): taking one more than the limit is
 QuotaExceeded (429). In-process: each replica counts its own."""
 
+import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from service_kit.errors import QuotaExceeded
 
@@ -33,3 +35,26 @@ class KeyQuota:
                     del self._held[key]
 
         return release
+
+
+class KeyedLocks:
+    """One asyncio lock per caller, dropped when nobody holds or waits for it: one caller's
+    burst of requests then queues in memory, holding no database connection meanwhile, so
+    it cannot take the pool every other caller shares."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -102,3 +102,22 @@ async def test_open_mode_refuses_foreign_hosts_origins_and_non_json(
         local = await client.post("/webhooks", json=body)
         assert local.status_code == 201, local.text
         await client.delete(f"/webhooks/{local.json()['id']}")
+
+
+async def test_a_burst_of_creates_stops_at_the_quota_and_starves_no_one(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    main, dlq = topics
+    body = {"url": "http://127.0.0.1:9/hooks"}
+    async with in_process(consumer_app(database_url, main, dlq, **FAST, **KEYS)) as client:
+        burst = await asyncio.gather(*[
+            client.post("/webhooks", json=body, headers=bearer("reader-one"))
+            for _ in range(130)])
+        codes = sorted(r.status_code for r in burst)
+        # Exactly the quota, the rest a clear 429; never a 503 from a pool one key exhausted.
+        assert codes == [201] * 100 + [429] * 30, sorted(set(codes))
+        other = await client.post("/webhooks", json=body, headers=bearer("reader-two"))
+        assert other.status_code == 201
+        ids = [r.json()["id"] for r in burst if r.status_code == 201] + [other.json()["id"]]
+    await db_value(database_url, f"DELETE FROM {S}.webhook_subscriptions "
+                                 "WHERE id = ANY($1::uuid[])", ids)

@@ -1,6 +1,6 @@
 """What the webhook and stream routes need, built once by the app (app.state.webhooks)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -10,6 +10,7 @@ from notification_consumer.stream.hub import StreamHub
 from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.app_state import app_state
 from service_kit.auth import ApiKeys, Caller, required_caller
+from service_kit.quotas import KeyedLocks
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class WebhookContext:
     engine: AsyncEngine
     api_keys: ApiKeys
     hub: StreamHub
+    # Subscriptions are created one at a time per key (the quota's count-then-insert).
+    creating: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 Ctx = Annotated[WebhookContext, Depends(app_state("webhooks", WebhookContext))]

@@ -59,7 +59,10 @@ async def prune(engine: AsyncEngine, retention: timedelta, *, batch: int = BATCH
                 max_batches: int = MAX_BATCHES_PER_RUN) -> int:
     """One run: batches until one comes back short (or the run's bound); the total deleted."""
     cutoff = datetime.now(UTC) - retention
-    total = await prune_orphans(engine, batch)
+    orphans = await prune_orphans(engine, batch)
+    if orphans:
+        log.info("deliveries of deleted subscriptions removed", extra={"deliveries": orphans})
+    total = 0
     for _ in range(max_batches):
         deleted = await prune_batch(engine, cutoff, batch)
         total += deleted

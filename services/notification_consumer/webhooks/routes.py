@@ -97,9 +97,10 @@ async def create(ctx: Ctx, caller: CallerDep, body: NewSubscription) -> Subscrip
     except ssrf.UnsafeTarget as exc:
         raise BadUrl(f"url: {exc}") from exc
     secret = signing.new_secret()
-    row = await subscriptions.create(ctx.engine, caller.owner, body.url, body.account_id,
-                                     body.description, secret,
-                                     ctx.settings.webhook_max_subscriptions_per_key)
+    async with ctx.creating.hold(caller.quota_key):
+        row = await subscriptions.create(ctx.engine, caller.owner, body.url, body.account_id,
+                                         body.description, secret,
+                                         ctx.settings.webhook_max_subscriptions_per_key)
     if row is None:
         raise QuotaExceeded("subscriptions", ctx.settings.webhook_max_subscriptions_per_key,
                             "WEBHOOK_MAX_SUBSCRIPTIONS_PER_KEY")
