@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service_kit.auth import ApiKeys, missing_key
-from service_kit.errors import BodyTooLarge
+from service_kit.auth import ApiKeys
+from service_kit.errors import BodyTooLarge, Unauthorized
 from service_kit.problems import Problem, problem_response, service_problem
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -76,7 +76,7 @@ class RequestGuard:
         if self.keys.enabled:
             if has_body and not exempt and self.keys.scope_for(headers.get("authorization")) \
                     is None:
-                return missing_key()
+                return service_problem(Unauthorized())
             return None
         if method not in STATE_CHANGING:
             return None

@@ -90,8 +90,8 @@ def test_an_os_error_without_errno_is_not_an_outage() -> None:
 
 
 def _postgres_error(sqlstate: str) -> asyncpg.PostgresError:
-    cls = asyncpg.PostgresError.get_message_class_for_sqlstate(sqlstate)  # type: ignore[attr-defined]
-    return cls(f"sqlstate {sqlstate}")  # type: ignore[no-any-return]
+    cls = asyncpg.PostgresError.get_message_class_for_sqlstate(sqlstate)
+    return cls(f"sqlstate {sqlstate}")
 
 
 @pytest.mark.parametrize(("sqlstate", "transient"), [

@@ -8,7 +8,8 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from notification_consumer.console import consumer_state, overview
 from notification_consumer.console.api_client import ApiUnavailable
@@ -26,7 +27,6 @@ from notification_consumer.console.web import (
     set_session_cookie,
 )
 from notification_consumer.store.reads import list_events
-from notification_consumer.stream.hub import EventStreamResponse
 from payment_events.events import ACCOUNT_ID_PATTERN
 from service_kit.errors import QuotaExceeded
 
@@ -92,22 +92,27 @@ async def overview_stream(request: Request, console: ConsoleDep) -> Response:
         return Response(status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
 
     async def events() -> AsyncIterator[str]:
-        async with _streams:
-            started = time.monotonic()
-            template = TEMPLATES.get_template("_overview_live.html")
-            while time.monotonic() - started < console.settings.stream_max_duration_s:
-                if await request.is_disconnected() or current(request, console) is None:
-                    return
-                sample = await console.sampler.next_sample(15.0)
-                if sample is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                html = template.render(o=overview.view(list(console.sampler.samples)))
-                yield "event: overview\n" + "".join(
-                    f"data: {line}\n" for line in html.splitlines()) + "\n"
+        try:
+            async with _streams:
+                started = time.monotonic()
+                template = TEMPLATES.get_template("_overview_live.html")
+                while time.monotonic() - started < console.settings.stream_max_duration_s:
+                    if await request.is_disconnected() or current(request, console) is None:
+                        return
+                    sample = await console.sampler.next_sample(15.0)
+                    if sample is None:
+                        yield ": keep-alive\n\n"
+                        continue
+                    html = template.render(o=overview.view(list(console.sampler.samples)))
+                    yield "event: overview\n" + "".join(
+                        f"data: {line}\n" for line in html.splitlines()) + "\n"
+        finally:
+            release()
 
-    return EventStreamResponse(events(), console.settings.stream_send_timeout_s,
-                               on_close=release, headers=SECURITY_HEADERS)
+    # The background task also gives the quota back when the stream never started.
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"},
+                             background=BackgroundTask(release))
 
 
 @router.get("/payments")
