@@ -142,3 +142,45 @@ async def test_idna_and_fullwidth_hosts_are_sent_or_refused_never_a_dead_task(
     assert calls and all(host == f"127.0.0.1:{port}" for host in calls), calls
     assert all(a["state"] == "pending" and a["error"].startswith("refused")
                for a in refused), refused
+
+
+async def test_a_late_result_never_overwrites_a_newer_one(database_url: str) -> None:
+    from datetime import UTC, datetime
+    from uuid import UUID, uuid4
+
+    from notification_consumer.webhooks import attempts
+    from notification_consumer.webhooks.outbox import Claimed
+    from service_kit.db import make_engine
+    from service_kit.settings import CommonSettings
+
+    sub = (await db_rows(database_url, f"""
+        INSERT INTO {S}.webhook_subscriptions (url, secret, account_id)
+        VALUES ('http://127.0.0.1:9/', 'whsec_x', $1) RETURNING id""", unique("acct")))[0]["id"]
+    # Claimed twice: the first worker's lease ran out and a second one took it (attempts 2).
+    delivery = (await db_rows(database_url, f"""
+        INSERT INTO {S}.webhook_deliveries (subscription_id, notification_id, attempts,
+            next_attempt_at, created_at) VALUES ($1, 1, 2, now(), now()) RETURNING id""",
+                              sub))[0]["id"]
+
+    def result(attempt: int, code: int | None, error: str | None) -> attempts.Result:
+        job = Claimed(delivery, uuid4(), attempt, datetime.now(UTC), None, UUID(str(sub)),
+                      "http://127.0.0.1:9/", ["whsec_x"], {})
+        return attempts.Result(job, attempts.Outcome(code, 1.0, None, None, error),
+                               None if code == 200 else 60.0)
+
+    engine = make_engine(CommonSettings(database_url=database_url))
+    try:
+        late = await attempts.record(engine, [result(1, None, "timed out")], 200)
+        assert late == {}  # the first claim's failure is older than the second claim
+        done = await attempts.record(engine, [result(2, 200, None)], 200)
+        assert done[delivery]["state"] == "delivered"
+        again = await attempts.record(engine, [result(1, None, "timed out")], 200)
+        assert again == {}
+        row = (await db_rows(database_url, f"""SELECT state, last_status, last_error
+            FROM {S}.webhook_deliveries WHERE id = $1""", delivery))[0]
+        assert (row["state"], row["last_status"], row["last_error"]) == ("delivered", 200, None)
+    finally:
+        await engine.dispose()
+        await db_rows(database_url, f"DELETE FROM {S}.webhook_deliveries WHERE id = $1",
+                      delivery)
+        await delete_subscriptions(database_url, [str(sub)])

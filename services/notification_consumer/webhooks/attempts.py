@@ -39,7 +39,8 @@ class Result:
 
 
 # One statement per batch of finished attempts: each delivery's new state and its attempt
-# log row. A delivery already finished elsewhere (or deleted) is left alone and not logged.
+# log row. A delivery already finished elsewhere (or deleted), or a failure older than the
+# delivery's latest claim, is left alone and not logged.
 _RECORD = text(f"""
     WITH r AS (
         SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS int[]),
@@ -54,6 +55,9 @@ _RECORD = text(f"""
             next_attempt_at = CASE WHEN r.state = 'pending'
                 THEN now() + make_interval(secs => r.retry) ELSE d.next_attempt_at END
         FROM r WHERE d.id = r.id AND d.state = 'pending'
+            -- A late result (its lease ran out and a newer attempt was claimed) never
+            -- overwrites the newer one's state; a 2xx still counts, whenever it comes.
+            AND (r.state = 'delivered' OR d.attempts = r.attempt)
         RETURNING d.id, d.state, d.delivered_at, d.created_at
     ), logged AS (
         INSERT INTO {S}.webhook_attempts (delivery_id, attempt, url, address, status_code,
