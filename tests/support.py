@@ -74,7 +74,7 @@ async def in_process(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     that hangs is caught by the test's own time limit, with the await it was stuck in.)"""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
                                      timeout=30) as client:
             yield client
 

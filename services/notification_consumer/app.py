@@ -33,6 +33,7 @@ from service_kit.db import make_engine
 from service_kit.http_app import service_app
 from service_kit.lifecycle import stop_in_order
 from service_kit.ops_routes import database_check
+from service_kit.request_guard import GuardRules, allowed_hosts
 
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
@@ -84,7 +85,7 @@ def create_app(settings: Settings, *,
         routers += [router, asyncapi_router, reconcile_router]
     if "console" in roles:
         console = Console(settings, engine, ingest, monitor,
-                          ConsoleKeys(settings.api_keys, settings.admin_api_keys))
+                          ConsoleKeys(settings.api_keys, settings.admin_api_keys), settings)
         parts.append(("console", console.start, console.stop))
         extras.append(lambda app: install(app, console))
 
@@ -106,7 +107,10 @@ def create_app(settings: Settings, *,
         "notification-consumer", "Notification consumer",
         "Processes payment events exactly once in effect and serves them over REST.",
         routers=routers, checks=checks, required=set(checks), lifespan=lifespan,
-        state={"context": context, "reconciler": reconciler}, extras=extras)
+        state={"context": context, "reconciler": reconciler}, extras=extras,
+        # The console's login form carries its key in the body; its pages check sessions.
+        guard=GuardRules(settings.max_body_bytes, keys, key_exempt=("/console/",),
+                         allowed_hosts=allowed_hosts(settings.allowed_hosts)))
 
 
 def _nothing() -> None:

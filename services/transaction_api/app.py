@@ -14,6 +14,7 @@ from service_kit.db import StatementPool, make_engine
 from service_kit.http_app import Lifespan, service_app
 from service_kit.lifecycle import stop_in_order
 from service_kit.ops_routes import Check, database_check
+from service_kit.request_guard import GuardRules, allowed_hosts
 from transaction_api.accept import Payments
 from transaction_api.buckets import router as buckets_router
 from transaction_api.config import Settings
@@ -39,7 +40,9 @@ def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
         "transaction-api", "Transaction API",
         "Accepts payments durably and publishes one event per payment to Kafka.",
         routers=RESOURCE_ROUTERS, checks=checks, required=required, lifespan=lifespan,
-        state={"context": context})
+        state={"context": context},
+        guard=GuardRules(context.max_body_bytes, context.api_keys,
+                         allowed_hosts=context.allowed_hosts))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -59,7 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
     store = PostgresRequestStore(statements, relay_grace, committer)
     dispatcher = Dispatcher(publisher, marker.mark)
     context = ApiContext(Payments(store, dispatcher),
-                         ApiKeys(settings.api_keys), settings.max_body_bytes)
+                         ApiKeys(settings.api_keys), settings.max_body_bytes,
+                         allowed_hosts(settings.allowed_hosts))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.digest import ID_HASH_COLUMN, PAYLOAD_HASH_COLUMN, fold
-from service_kit.db import is_transient
 from service_kit.errors import TransientStoreError
+from service_kit.failures import is_transient
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, Problem
 from service_kit.windows import Instant, parse_instant, parse_window
 from transaction_api.context import Engine, get_caller

@@ -27,10 +27,6 @@ class Settings(CommonSettings):
     idempotency_retention_h: float = Field(
         default=24.0, gt=0,
         description="Hours an `Idempotency-Key` is remembered; the payment itself stays.")
-    max_body_bytes: int = Field(
-        default=16_384, ge=256, le=1_048_576,
-        description="Largest `POST /payments` body in bytes; a larger one is `413`, refused by "
-                    "its declared length or as soon as the bytes read pass it.")
     startup_kafka_wait_s: float = Field(
         default=5.0, ge=0, le=60,
         description="Seconds the API waits for Kafka at start; it serves anyway after that "

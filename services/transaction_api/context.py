@@ -2,7 +2,7 @@
 dependencies the routers share (all `async def`, see service_kit.app_state)."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -19,6 +19,7 @@ class ApiContext:
     payments: Payments
     api_keys: ApiKeys
     max_body_bytes: int
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)
 
 
 Context = Annotated[ApiContext, Depends(app_state("context", ApiContext))]

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.money import canonical_amount
-from service_kit.db import is_transient
 from service_kit.errors import NotFound, TransientStoreError
+from service_kit.failures import is_transient
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA
 from transaction_api.accept import Caller
 from transaction_api.context import IDEMPOTENCY_KEY, CallerDep, Context, Engine

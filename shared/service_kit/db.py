@@ -6,16 +6,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service_kit.errors import TransientStoreError
 from service_kit.settings import DatabaseSettings
-
-# SQLSTATE classes worth retrying: connection (08), resources (53), operator intervention
-# such as admin shutdown (57), transaction rollback such as serialization failure (40).
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "40")
 
 
 def make_engine(settings: DatabaseSettings, *, pool_size: int | None = None,
@@ -83,25 +78,3 @@ async def _keep_session(connection: Any) -> None:
     (no SET, LISTEN, advisory lock or open transaction survives them), and asyncpg's default
     reset query would add a round trip to every request."""
 
-
-def is_transient(exc: BaseException) -> bool:
-    """True when `exc` means "the database is unreachable or busy", not "the data is wrong"."""
-    if isinstance(exc, TransientStoreError):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, sa_exc.TimeoutError):  # pool checkout timed out
-        return True
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, (OSError, asyncio.TimeoutError, ConnectionError)):
-            return True
-        if isinstance(
-            cause, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InterfaceError)
-        ):
-            return True
-        if isinstance(cause, asyncpg.PostgresError):
-            state = getattr(cause, "sqlstate", None) or ""
-            return state[:2] in _TRANSIENT_SQLSTATE_CLASSES
-        cause = cause.__cause__ or cause.__context__
-    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))

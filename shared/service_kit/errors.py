@@ -15,7 +15,9 @@ problem type, field, Retry-After); `service_kit.problems` is the one boundary th
         ├── NotFound                    404: no such resource, or not visible to this caller
         ├── Conflict                    409: the resource's state forbids it now
         │   └── IdempotencyKeyInFlight  409: the key's first request is still being recorded
-        └── IdempotencyKeyReused        422: the key was used before with a different request
+        ├── IdempotencyKeyReused        422: the key was used before with a different request
+        ├── BodyTooLarge                413: the body is over MAX_BODY_BYTES (refused unread)
+        └── QuotaExceeded               429 + Retry-After: the key holds its quota already
 
     service_kit.problems.Problem        the HTTP edge's own 4xx (bad body, content type, size,
                                         header): raised where the bytes are read
@@ -152,3 +154,26 @@ class IdempotencyKeyInFlight(Conflict):
 
     def __init__(self) -> None:
         super().__init__("a request with this Idempotency-Key is still in flight; retry")
+
+
+class BodyTooLarge(RequestRejected):
+    """The request body is (or declares itself) larger than the service accepts."""
+
+    status = 413
+    problem_type = "/problems/body-too-large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"body larger than {limit} bytes (MAX_BODY_BYTES)")
+        self.limit = limit
+
+
+class QuotaExceeded(RequestRejected):
+    """The caller's key already holds as many of a resource as its quota allows."""
+
+    status = 429
+    retry_after_s = 10
+    problem_type = "/problems/quota-exceeded"
+
+    def __init__(self, what: str, limit: int, setting: str) -> None:
+        super().__init__(f"this key already holds {limit} {what}, its quota ({setting})")
+        self.field = setting

@@ -11,6 +11,7 @@ from fastapi.telemetry import TelemetryConfig
 from service_kit.http_metrics import HttpMetricsMiddleware
 from service_kit.ops_routes import Check, ops_router
 from service_kit.problems import document_problems, install_problem_handlers
+from service_kit.request_guard import GuardRules, RequestGuard
 from service_kit.telemetry import instrument_app, recording
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -19,10 +20,12 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def service_app(service: str, title: str, description: str, *, routers: Iterable[APIRouter],
                 checks: dict[str, Check], required: set[str], lifespan: Lifespan | None = None,
                 state: Mapping[str, object] | None = None,
-                extras: Iterable[Callable[[FastAPI], None]] = ()) -> FastAPI:
+                extras: Iterable[Callable[[FastAPI], None]] = (),
+                guard: GuardRules | None = None) -> FastAPI:
     """`service` names it in traces; `state` goes on app.state for the dependencies;
     `extras` add what is not a plain router (error maps, mounts), after the routers.
-    `checks` are the readiness checks, the `required` ones decide it."""
+    `checks` are the readiness checks, the `required` ones decide it. `guard` puts the request
+    guard (body limit, key first, open-mode rules) before every route."""
     # FastAPI's own telemetry looks for configured OpenTelemetry providers on every request
     # (three environment lookups); when ours is not recording there are none to find.
     off = None if recording() else TelemetryConfig(tracing=False, metrics=False, logs=False)
@@ -38,5 +41,7 @@ def service_app(service: str, title: str, description: str, *, routers: Iterable
         extra(app)
     app.include_router(ops_router(checks, required))
     app.add_middleware(HttpMetricsMiddleware)
+    if guard is not None:
+        app.add_middleware(RequestGuard, rules=guard)
     instrument_app(app, service)
     return app

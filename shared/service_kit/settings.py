@@ -41,6 +41,15 @@ class CommonSettings(DatabaseSettings, KafkaSettings):
         description="Comma-separated API keys. Empty: no auth. Set: every call but `/healthz`, "
                     "`/readyz` and `/metrics` needs `Authorization: Bearer <key>`, and a key "
                     "sees only the payments it created.")
+    max_body_bytes: int = Field(
+        default=16_384, ge=256, le=16 * 1024 * 1024,
+        description="The largest request body accepted, in bytes; a larger one is `413`, "
+                    "refused by its declared length before a byte is read, or as soon as a "
+                    "chunked body passes it.")
+    allowed_hosts: str = Field(
+        default="",
+        description="Open mode only (no `API_KEYS`): comma-separated host names, besides "
+                    "loopback ones, that a state-changing request may name in `Host`.")
     host: str = Field(
         default="127.0.0.1",
         description="Address to listen on; the local default is loopback only (the Docker "

@@ -91,7 +91,7 @@ class FakeApi:
     def client(self) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
         return httpx.AsyncClient(transport=transport,
-                                 base_url="http://test", timeout=10)
+                                 base_url="http://127.0.0.1", timeout=10)
 
 
 def fake_api(api_keys: str = "", max_body_bytes: int = 16_384) -> FakeApi:

@@ -129,7 +129,7 @@ async def test_served_at_asyncapi_json() -> None:
     app = FastAPI()
     app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as client:
+                                 base_url="http://127.0.0.1") as client:
         response = await client.get("/asyncapi.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"

@@ -54,7 +54,7 @@ def test_key_rules_open_reader_admin() -> None:
     keys = ConsoleKeys(SecretStr("reader"), SecretStr("boss"))
     assert keys.for_header(None) is None and keys.for_key("nope") is None
     reader, boss = keys.for_key("reader"), keys.for_key("boss")
-    assert reader is not None and not reader.admin and "reader" not in reader.scope
+    assert reader is not None and not reader.admin and "reader" not in (reader.key_scope or "")
     assert boss is not None and boss.admin
     # API_KEYS without ADMIN_API_KEYS: nobody may replay (the same rule as the REST API).
     only_readers = ConsoleKeys(SecretStr("reader"), SecretStr(""))

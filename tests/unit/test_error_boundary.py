@@ -26,6 +26,7 @@ INTERNAL = {
     "notification_consumer.webhooks.ssrf.UnsafeTarget": "a failed attempt, or BadUrl at POST",
     "payment_events.errors.PoisonMessage": "the record is dead-lettered",
     "payment_events.money.InvalidMoney": "a validation error (422) through pydantic",
+    "service_kit.failures.PermanentFailure": "base of Fenced and RecordRejected",
 }
 
 

@@ -87,3 +87,26 @@ def test_message_size_too_large_is_not_retriable() -> None:
 
 def test_an_os_error_without_errno_is_not_an_outage() -> None:
     assert not is_transient(OSError("value too large for the platform"))
+
+
+def _postgres_error(sqlstate: str) -> asyncpg.PostgresError:
+    cls = asyncpg.PostgresError.get_message_class_for_sqlstate(sqlstate)
+    return cls(f"sqlstate {sqlstate}")
+
+
+@pytest.mark.parametrize(("sqlstate", "transient"), [
+    ("40000", True), ("40001", True), ("40P01", True), ("40003", True),
+    ("40002", False),  # a deferred constraint failing at commit: the data's fault
+    ("23503", True),   # a row another request deleted meanwhile: not the record's fault
+    ("23505", False), ("23514", False), ("22P02", False),
+])
+def test_one_classifier_decides_class_40_and_concurrent_deletes(sqlstate: str,
+                                                                  transient: bool) -> None:
+    from service_kit import failures
+
+    error = _postgres_error(sqlstate)
+    assert error.sqlstate == sqlstate
+    assert failures.is_transient(error) is transient
+    assert failures.is_transient(wrapped(error)) is transient
+    # The consumer's ingest uses the same function: one rule, not two that disagree.
+    assert is_transient is failures.is_transient

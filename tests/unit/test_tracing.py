@@ -73,7 +73,7 @@ def app_seeing_the_trace() -> FastAPI:
 
 async def get(headers: dict[str, str]) -> httpx.Response:
     transport = httpx.ASGITransport(app=app_seeing_the_trace())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         return await client.get("/here", headers=headers)
 
 

@@ -7,8 +7,9 @@ from uuid import uuid4
 
 import pytest
 
-from notification_consumer.webhooks import worker
-from notification_consumer.webhooks.outbox import Claimed, Outcome, Result
+from notification_consumer.webhooks import observe
+from notification_consumer.webhooks.attempts import Outcome, Result
+from notification_consumer.webhooks.outbox import Claimed
 
 
 def result(delivery_id: int, status: int | None, retry_in_s: float | None = None) -> Result:
@@ -21,10 +22,10 @@ def result(delivery_id: int, status: int | None, retry_in_s: float | None = None
 def test_successes_are_summed_up_and_failures_named(caplog: pytest.LogCaptureFixture) -> None:
     batch = [result(1, 204), result(2, 204), result(3, None, retry_in_s=5.0)]
     states = {1: {"state": "delivered"}, 2: {"state": "delivered"}, 3: {"state": "pending"}}
-    with caplog.at_level(logging.INFO, logger=worker.log.name):
+    with caplog.at_level(logging.INFO, logger=observe.log.name):
         for r in batch:
-            worker._observe(r, None)
-        worker._summarise(batch, states)
+            observe.attempt(r, None)
+        observe.batch(batch, states)
     lines = [(rec.getMessage(), rec.__dict__) for rec in caplog.records]
     assert [m for m, _ in lines] == ["webhook attempt", "webhook attempts recorded"]
     assert lines[0][1]["delivery_id"] == 3  # only the failed attempt, at INFO
@@ -35,6 +36,6 @@ def test_successes_are_summed_up_and_failures_named(caplog: pytest.LogCaptureFix
 
 
 def test_at_debug_every_attempt_has_its_line(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger=worker.log.name):
-        worker._observe(result(1, 204), None)
+    with caplog.at_level(logging.DEBUG, logger=observe.log.name):
+        observe.attempt(result(1, 204), None)
     assert [r.getMessage() for r in caplog.records] == ["webhook attempt"]

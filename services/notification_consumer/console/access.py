@@ -1,20 +1,11 @@
-"""Who is calling: a scope (the key's digest prefix, never the key) and whether it may replay.
-
-The rules are service_kit.auth's: no keys configured -> open, everyone is admin (the
-contract's open mode); a key in ADMIN_API_KEYS -> admin; a key in API_KEYS -> reader only.
+"""The console's keys: a login or an Authorization header becomes the same `Caller` as REST's
+(service_kit.auth): no keys configured -> open, everyone is admin (the contract's open mode);
+a key in ADMIN_API_KEYS -> admin; a key in API_KEYS -> its own payments, no dead letters.
 """
-
-from dataclasses import dataclass
 
 from pydantic import SecretStr
 
-from service_kit.auth import ApiKeys
-
-
-@dataclass(frozen=True, slots=True)
-class Access:
-    scope: str
-    admin: bool
+from service_kit.auth import ApiKeys, Caller, caller_for
 
 
 class ConsoleKeys:
@@ -25,13 +16,8 @@ class ConsoleKeys:
     def enabled(self) -> bool:
         return self.keys.enabled
 
-    def for_header(self, authorization: str | None) -> Access | None:
-        if not self.enabled:
-            return Access("public", admin=True)
-        scope = self.keys.scope_for(authorization)
-        if scope is None:
-            return None
-        return Access(scope, admin=self.keys.is_admin(authorization))
+    def for_header(self, authorization: str | None) -> Caller | None:
+        return caller_for(self.keys, authorization)
 
-    def for_key(self, key: str) -> Access | None:
+    def for_key(self, key: str) -> Caller | None:
         return self.for_header(f"Bearer {key}") if key.strip() else None

@@ -5,12 +5,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.console.api_client import ApiClient, ApiUnavailable
 from notification_consumer.store.batch_sql import S
+from service_kit.auth import Caller
 
 BATCH_SEQ_SPAN = 10_000  # a batch's rows have nearby seq values; bounds the batch lookup
 
@@ -20,7 +20,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 async def consumer_half(engine: AsyncEngine, event_id: UUID) -> dict[str, Any]:
-    needle = orjson.dumps({"event_id": str(event_id)})[1:-1]
+    """Every lookup by an index: the event's key, its batch's seq range, the notifications'
+    and the dead letters' event id."""
     async with engine.connect() as conn:
         event = (await conn.execute(text(f"""
             SELECT event_id, payer_id, payee_id, amount, currency, topic, partition, "offset",
@@ -41,15 +42,16 @@ async def consumer_half(engine: AsyncEngine, event_id: UUID) -> dict[str, Any]:
             SELECT d.id, d.reason, d.error_class, d.error_message, d.created_at, d.partition,
                    d."offset", r.state AS replay_state, r.published_at AS replayed_at
             FROM {S}.dead_letters d LEFT JOIN {S}.dead_letter_replays r ON r.letter_id = d.id
-            WHERE d.event_id = :id OR position(:needle IN d.value) > 0 ORDER BY d.id LIMIT 20
-        """), {"id": event_id, "needle": needle})).all()
+            WHERE d.event_id = :id ORDER BY d.id LIMIT 20
+        """), {"id": event_id})).all()
     return {"event": dict(event._mapping) if event is not None else None, "batch_size": batch,
             "notifications": [dict(n._mapping) for n in notes],
             "dead_letters": [dict(d._mapping) for d in letters]}
 
 
 async def compose(engine: AsyncEngine, api: ApiClient, event_id: UUID,
-                  key: str | None, keys_enabled: bool) -> dict[str, Any] | None:
+                  key: str | None, keys_enabled: bool,
+                  caller: Caller) -> dict[str, Any] | None:
     """The whole chain, or None when the API does not know the event (for this key).
 
     With keys configured, only the API can say whose payment it is: if it cannot be asked,
@@ -61,9 +63,9 @@ async def compose(engine: AsyncEngine, api: ApiClient, event_id: UUID,
         if keys_enabled:
             raise
         api_half, api_error = None, str(exc)
-    ours = await consumer_half(engine, event_id)
     if api_half is None and api_error is None:
         return None  # unknown to the API, or another key's payment: show nothing of it
+    ours = await consumer_half(engine, event_id)
     if api_half is None and ours["event"] is None and not ours["dead_letters"]:
         raise ApiUnavailable(api_error or "no answer")  # nobody can say whether it exists
     ev = ours["event"]
@@ -94,6 +96,10 @@ async def compose(engine: AsyncEngine, api: ApiClient, event_id: UUID,
     for n in ours["notifications"]:
         step("notification", _iso(n["created_at"]), f"{n['kind']} notice for {n['account_id']}")
     for d in ours["dead_letters"]:
+        if not caller.sees_dead_letters:  # a letter's text may quote anyone's bytes
+            step("dead-lettered", _iso(d["created_at"]),
+                 f"letter {d['id']} (its details need an admin key)")
+            continue
         replay = f"; replayed {_iso(d['replayed_at'])}" if d["replayed_at"] else ""
         step("dead-lettered", _iso(d["created_at"]),
              f"letter {d['id']}: {d['reason']} ({d['error_class']}: "

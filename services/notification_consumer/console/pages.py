@@ -9,6 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from notification_consumer.console import consumer_state, overview
 from notification_consumer.console.api_client import ApiUnavailable
@@ -27,10 +28,10 @@ from notification_consumer.console.web import (
 )
 from notification_consumer.store.reads import list_events
 from payment_events.events import ACCOUNT_ID_PATTERN
+from service_kit.errors import QuotaExceeded
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MAX_STREAMS = 20
-STREAM_MAX_S = 3600.0
 _streams = asyncio.Semaphore(MAX_STREAMS)
 
 
@@ -53,11 +54,11 @@ async def login_form(request: Request, console: ConsoleDep) -> Response:
 @router.post("/login")
 async def login(request: Request, console: ConsoleDep,
                 key: Annotated[str, Form(max_length=1000)] = "") -> Response:
-    access = console.keys.for_key(key)
-    if access is None or not same_origin(request):
+    caller = console.keys.for_key(key)
+    if caller is None or not same_origin(request):
         return render(request, console, "login.html", None, status_code=401,
                       error="That key is not valid here.")
-    sid, _ = console.sessions.create(access, key.strip() if console.keys.enabled else None)
+    sid, _ = console.sessions.create(caller, key.strip() if console.keys.enabled else None)
     response = RedirectResponse("/console/", status_code=303, headers=SECURITY_HEADERS)
     set_session_cookie(response, request, sid)
     return response
@@ -80,28 +81,38 @@ async def overview_page(request: Request, console: ConsoleDep) -> Response:
 @router.get("/stream")
 async def overview_stream(request: Request, console: ConsoleDep) -> Response:
     """Server-sent events: the overview's live block, re-rendered on every new sample."""
-    if current(request, console) is None:
+    session = current(request, console)
+    if session is None:
         return Response(status_code=401)
     if _streams.locked():
         return Response(status_code=503, headers={"Retry-After": "10"})
+    try:
+        release = console.streams.take(session.caller.quota_key)
+    except QuotaExceeded as exc:
+        return Response(status_code=429, headers={"Retry-After": str(exc.retry_after_s)})
 
     async def events() -> AsyncIterator[str]:
-        async with _streams:
-            started = time.monotonic()
-            template = TEMPLATES.get_template("_overview_live.html")
-            while time.monotonic() - started < STREAM_MAX_S:
-                if await request.is_disconnected() or current(request, console) is None:
-                    return
-                sample = await console.sampler.next_sample(15.0)
-                if sample is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                html = template.render(o=overview.view(list(console.sampler.samples)))
-                yield "event: overview\n" + "".join(
-                    f"data: {line}\n" for line in html.splitlines()) + "\n"
+        try:
+            async with _streams:
+                started = time.monotonic()
+                template = TEMPLATES.get_template("_overview_live.html")
+                while time.monotonic() - started < console.stream_max_duration_s:
+                    if await request.is_disconnected() or current(request, console) is None:
+                        return
+                    sample = await console.sampler.next_sample(15.0)
+                    if sample is None:
+                        yield ": keep-alive\n\n"
+                        continue
+                    html = template.render(o=overview.view(list(console.sampler.samples)))
+                    yield "event: overview\n" + "".join(
+                        f"data: {line}\n" for line in html.splitlines()) + "\n"
+        finally:
+            release()
 
+    # The background task also gives the quota back when the stream never started.
     return StreamingResponse(events(), media_type="text/event-stream",
-                             headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"})
+                             headers={**SECURITY_HEADERS, "X-Accel-Buffering": "no"},
+                             background=BackgroundTask(release))
 
 
 @router.get("/payments")
@@ -123,7 +134,7 @@ async def search(request: Request, console: ConsoleDep,
             error = "That is not an account id."
         else:
             # A key sees the payments it accepted (ce_ownerscope); an admin key sees all.
-            scope = None if session.access.admin else session.access.scope
+            scope = session.caller.scope
             events = (await list_events(console.engine, account, 50, None, scope))["items"]
     return _page(request, console, "search.html", error=error, events=events,
                  account=account or "")
@@ -150,8 +161,9 @@ async def search_by_idempotency_key(
         found = await console.api.lineage("/lineage", key,
                                           {"idempotency_key": idempotency_key.strip()})
         if found is not None:
+            typed = console.keys.for_key(api_key) if api_key.strip() else None
             chain = await compose(console.engine, console.api, UUID(found["event_id"]), key,
-                                  console.keys.enabled)
+                                  console.keys.enabled, typed or session.caller)
             return _page(request, console, "payment.html", chain=chain, error=None,
                          event_id=found["event_id"])
         error = "No payment with that Idempotency-Key for that API key."
@@ -168,7 +180,7 @@ async def payment(request: Request, console: ConsoleDep, event_id: UUID) -> Resp
     error, chain = None, None
     try:
         chain = await compose(console.engine, console.api, event_id, session.key,
-                              console.keys.enabled)
+                              console.keys.enabled, session.caller)
     except ApiUnavailable as exc:
         error = f"The transaction API could not be asked: {exc}"
     status = 404 if chain is None and error is None else 200

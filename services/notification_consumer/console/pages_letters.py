@@ -8,7 +8,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from notification_consumer.console import letters
-from notification_consumer.console.runtime import ConsoleDep
+from notification_consumer.console.runtime import Console, ConsoleDep
+from notification_consumer.console.sessions import Session
 from notification_consumer.console.web import (
     current,
     form_allowed,
@@ -43,6 +44,12 @@ def _filter(reason: str | None, since: str | None, until: str | None, account: s
                                 account or None, topic or None)
 
 
+def _admin_only(request: Request, console: Console, session: Session) -> Response:
+    return render(request, console, "message.html", session, status_code=403,
+                  title="Refused", message="Dead letters hold anyone's bytes: they need an "
+                                           "admin key (ADMIN_API_KEYS).")
+
+
 @router.get("")
 async def list_page(request: Request, console: ConsoleDep, reason: Text = None,
                     since: Text = None, until: Text = None, account: Text = None,
@@ -50,6 +57,8 @@ async def list_page(request: Request, console: ConsoleDep, reason: Text = None,
     session, sid = open_session(request, console)
     if session is None:
         return login_redirect()
+    if not session.caller.sees_dead_letters:
+        return _admin_only(request, console, session)
     form = {"reason": reason or "", "since": since or "", "until": until or "",
             "account": account or "", "topic": topic or ""}
     error, rows, dry, audit, reasons = None, [], None, [], []
@@ -78,6 +87,8 @@ async def letter_page(request: Request, console: ConsoleDep,
     session, _ = open_session(request, console)
     if session is None:
         return login_redirect()
+    if not session.caller.sees_dead_letters:
+        return _admin_only(request, console, session)
     async with console.engine.connect() as conn:
         row = await letters.get_letter(conn, letter_id)
     if row is None:
@@ -104,7 +115,7 @@ async def replay(request: Request, console: ConsoleDep,
         return render(request, console, "message.html", session, status_code=403,
                       title="Refused", message="The form expired or came from elsewhere "
                       "(CSRF check failed). Reload the page and try again.")
-    if not session.access.admin:
+    if not session.caller.admin:
         return render(request, console, "message.html", session, status_code=403,
                       title="Refused", message="Replaying needs an admin key (ADMIN_API_KEYS).")
     if not why.strip():
@@ -116,6 +127,6 @@ async def replay(request: Request, console: ConsoleDep,
     except (ValueError, ValidationError) as exc:
         return render(request, console, "message.html", session, status_code=422,
                       title="Bad filter", message=str(exc))
-    result = await bulk.bulk_replay(console.replayer, f, session.access.scope, why.strip(),
+    result = await bulk.bulk_replay(console.replayer, f, session.caller.actor, why.strip(),
                                     console.settings.replay_rate_per_s)
     return render(request, console, "replayed.html", session, result=result)

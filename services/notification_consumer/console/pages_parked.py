@@ -46,7 +46,7 @@ def _message(request: Request, console: Console, session: Session | None, status
 
 
 def _not_admin(request: Request, console: Console, session: Session) -> Response | None:
-    if session.access.admin:
+    if session.caller.admin:
         return None
     return _message(request, console, session, 403, "Refused", "Parked keys need an admin key "
                     "(ADMIN_API_KEYS): they hold anyone's payments.")
@@ -149,7 +149,7 @@ async def discard_letter(request: Request, console: ConsoleDep,
         async with reading_errors(), console.engine.begin() as conn:
             letter = await lock_letter(conn, letter_id, console.settings.kafka_group_id,
                                        console.settings.kafka_topic)
-            done = await discard(conn, letter, session.access.scope, reason)
+            done = await discard(conn, letter, session.caller.actor, reason)
     except ServiceError as exc:
         return _message(request, console, session, exc.status, "Not discarded", exc.detail())
     return render(request, console, "released.html", session, action="discard",
@@ -183,7 +183,7 @@ async def replay_letter(request: Request, console: ConsoleDep,
                             "The corrected value is not a JSON object; nothing was changed.")
         corrected = text.encode("utf-8")
     try:
-        outcome = await replay_one(console, letter_id, session.access.scope,
+        outcome = await replay_one(console, letter_id, session.caller.actor,
                                    why + (" (corrected)" if corrected else ""), corrected)
     except ServiceError as exc:
         return _message(request, console, session, exc.status, "Not replayed", exc.detail())

@@ -7,7 +7,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import ValidationError
 
-from notification_consumer.console.access import Access
 from notification_consumer.console.lineage import compose
 from notification_consumer.console.runtime import Console, ConsoleDep
 from notification_consumer.dead_letters.bulk import close_audit, open_audit
@@ -18,6 +17,7 @@ from notification_consumer.http.parking_schemas import ReleasePreview, ReplayReq
 from notification_consumer.http.schemas import ReplayResult
 from notification_consumer.store.parked_reads import release_preview
 from notification_consumer.store.reads import reading_errors
+from service_kit.auth import Caller
 from service_kit.bodies import read_json_object
 from service_kit.errors import (
     Forbidden,
@@ -32,22 +32,18 @@ router = APIRouter()
 REPLAY_BODY_BYTES = 256 * 1024  # a corrected value of 65,536 characters, JSON-escaped
 
 
-def _unauthorized() -> Unauthorized:
-    return Unauthorized()
-
-
 async def reader(console: ConsoleDep,
-                 authorization: Annotated[str | None, Header()] = None) -> Access:
-    access = console.keys.for_header(authorization)
-    if access is None:
-        raise _unauthorized()
-    return access
+                 authorization: Annotated[str | None, Header()] = None) -> Caller:
+    caller = console.keys.for_header(authorization)
+    if caller is None:
+        raise Unauthorized
+    return caller
 
 
-async def admin(access: Annotated[Access, Depends(reader)]) -> Access:
-    if not access.admin:
+async def admin(caller: Annotated[Caller, Depends(reader)]) -> Caller:
+    if not caller.sees_dead_letters:
         raise Forbidden("replaying dead letters needs an admin key (ADMIN_API_KEYS)")
-    return access
+    return caller
 
 
 async def replay_one(console: Console, letter_id: int, actor: str, reason: str,
@@ -76,7 +72,7 @@ async def replay_one(console: Console, letter_id: int, actor: str, reason: str,
              summary="Replay a dead letter exactly once (optionally corrected); a letter that "
                      "parked its key is applied first, then the key's parked records")
 async def replay_dead_letter(
-    request: Request, console: ConsoleDep, access: Annotated[Access, Depends(admin)],
+    request: Request, console: ConsoleDep, caller: Annotated[Caller, Depends(admin)],
     letter_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
     dry_run: Annotated[bool, Query()] = False,
 ) -> ReplayResult | ReleasePreview:
@@ -85,7 +81,7 @@ async def replay_dead_letter(
             console.engine, console.settings.kafka_group_id, console.settings.kafka_topic,
             letter_id))
     corrected = await _corrected(request)
-    outcome = await replay_one(console, letter_id, access.scope,
+    outcome = await replay_one(console, letter_id, caller.actor,
                                "REST replay" + (" (corrected)" if corrected else ""), corrected)
     return ReplayResult(id=letter_id, replayed_at=outcome.published_at,
                         already_replayed=outcome.already_replayed,
@@ -116,10 +112,11 @@ async def _corrected(request: Request) -> bytes | None:
             responses={c: PROBLEM_RESPONSE_SCHEMA for c in (401, 404, 503)},
             summary="A payment's chain from the HTTP request to its rows, each step timed")
 async def lineage(console: ConsoleDep, event_id: UUID,
-                  access: Annotated[Access, Depends(reader)],
+                  caller: Annotated[Caller, Depends(reader)],
                   authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     key = authorization.partition(" ")[2].strip() if authorization else None
-    chain = await compose(console.engine, console.api, event_id, key, console.keys.enabled)
+    chain = await compose(console.engine, console.api, event_id, key, console.keys.enabled,
+                          caller)
     if chain is None:
         raise NotFound(f"no payment {event_id} (for this key)")
     return chain

@@ -2,7 +2,7 @@
 through `ConsoleDep`."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends
 from fastapi.templating import Jinja2Templates
@@ -20,15 +20,25 @@ from notification_consumer.dead_letters.republish import ReplayPublisher
 from notification_consumer.ingest.lag_monitor import LagMonitor
 from notification_consumer.ingest.view import IngestView
 from service_kit.app_state import app_state
+from service_kit.quotas import KeyQuota
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.filters["duration"] = duration
 
 
+
+class StreamLimits(Protocol):
+    """The live overview is a stream like /notifications/stream, with the same limits."""
+
+    @property
+    def stream_max_per_key(self) -> int: ...
+    @property
+    def stream_max_duration_s(self) -> float: ...
+
 class Console:
     def __init__(self, settings: ConsoleSettings, engine: AsyncEngine, ingest: IngestView,
-                 monitor: LagMonitor, keys: ConsoleKeys) -> None:
+                 monitor: LagMonitor, keys: ConsoleKeys, streams: StreamLimits) -> None:
         self.settings = settings
         self.engine = engine
         self.keys = keys
@@ -39,6 +49,9 @@ class Console:
         self.sampler = Sampler(ingest, monitor, self.api, settings.console_sample_interval_s)
         self.group = GroupView(settings, engine)
         self.ingest = ingest
+        self.streams = KeyQuota(streams.stream_max_per_key, "open console streams",
+                                "STREAM_MAX_PER_KEY")
+        self.stream_max_duration_s = streams.stream_max_duration_s
 
     def start(self) -> None:
         self.sampler.start()

@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from notification_consumer.console.access import Access
+from service_kit.auth import Caller
 
 COOKIE = "paystream_console"
 MAX_SESSIONS = 10_000
@@ -19,7 +19,7 @@ TTL_S = 8 * 3600.0
 
 @dataclass
 class Session:
-    access: Access
+    caller: Caller
     key: str | None  # None in open mode
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     expires: float = field(default_factory=lambda: time.monotonic() + TTL_S)
@@ -29,11 +29,11 @@ class Sessions:
     def __init__(self) -> None:
         self._by_id: OrderedDict[str, Session] = OrderedDict()
 
-    def create(self, access: Access, key: str | None) -> tuple[str, Session]:
+    def create(self, caller: Caller, key: str | None) -> tuple[str, Session]:
         while len(self._by_id) >= MAX_SESSIONS:
             self._by_id.popitem(last=False)  # the oldest goes first
         sid = secrets.token_urlsafe(32)
-        session = self._by_id[sid] = Session(access, key)
+        session = self._by_id[sid] = Session(caller, key)
         return sid, session
 
     def get(self, sid: str | None) -> Session | None:

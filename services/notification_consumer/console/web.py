@@ -46,9 +46,9 @@ def open_session(request: Request, console: Console) -> tuple[Session | None, st
     session = current(request, console)
     if session is not None or console.keys.enabled:
         return session, None
-    access = console.keys.for_header(None)
-    assert access is not None  # open mode
-    sid, session = console.sessions.create(access, None)
+    caller = console.keys.for_header(None)
+    assert caller is not None  # open mode
+    sid, session = console.sessions.create(caller, None)
     return session, sid
 
 

@@ -8,30 +8,18 @@ from fastapi import Depends, Header, Query
 
 from notification_consumer.http.context import ConsumerContext, get_context
 from payment_events.events import ACCOUNT_ID_PATTERN
+from service_kit.auth import Caller, caller_for
 from service_kit.errors import Forbidden, Unauthorized
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking. `scope` limits reads to the payments that key created; None means
-    everything (no keys configured, or an admin key)."""
-
-    scope: str | None
-    admin: bool
 
 
 async def get_caller(
     ctx: Annotated[ConsumerContext, Depends(get_context)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> Caller:
-    keys = ctx.api_keys
-    if not keys.enabled:
-        return Caller(scope=None, admin=True)
-    scope = keys.scope_for(authorization)
-    if scope is None:
+    caller = caller_for(ctx.api_keys, authorization)
+    if caller is None:
         raise Unauthorized
-    admin = keys.is_admin(authorization)
-    return Caller(scope=None if admin else scope, admin=admin)
+    return caller
 
 
 async def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:

@@ -14,9 +14,9 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from notification_consumer.ingest.failures import is_transient
 from notification_consumer.store.batch_sql import S
 from service_kit.errors import BadRequest, ServiceError, TransientStoreError
+from service_kit.failures import is_transient
 
 EVENT_COLUMNS = """event_id, payer_id, payee_id, amount, currency, description, occurred_at,
     topic, partition, "offset", trace_id, processed_at, seq"""

@@ -11,7 +11,7 @@ gives an id at or below which every notification is committed or never will be.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +23,7 @@ from notification_consumer.store.batch_sql import S
 from notification_consumer.webhooks import metrics
 from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.errors import DependencyUnavailable
+from service_kit.quotas import KeyQuota
 
 log = logging.getLogger(__name__)
 STREAM_FENCE_LOCK = 7_245_015  # the same value as in migration 0003
@@ -42,6 +43,8 @@ class StreamHub:
         self.engine = engine
         self.horizon = 0
         self.clients = 0
+        self.per_key = KeyQuota(settings.stream_max_per_key, "open notification streams",
+                                "STREAM_MAX_PER_KEY")
         self.closed = False
         self._changed = asyncio.Condition()
         self._someone = asyncio.Event()
@@ -113,9 +116,10 @@ class EventStreamResponse(EventSourceResponse):
     buffers, never an unbounded queue; it reconnects with Last-Event-ID."""
 
     def __init__(self, content: AsyncIterator[ServerSentEvent], send_timeout_s: float,
-                 heartbeat_s: float) -> None:
+                 heartbeat_s: float, on_close: Callable[[], None] | None = None) -> None:
         super().__init__(content, ping=heartbeat_s, send_timeout=send_timeout_s,
                          ping_message_factory=lambda: ServerSentEvent(comment="heartbeat"))
+        self.on_close = on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -124,3 +128,6 @@ class EventStreamResponse(EventSourceResponse):
             # The response stays unfinished, so the server closes the connection.
             metrics.STREAM_DROPPED.inc()
             log.info("slow stream client dropped")
+        finally:
+            if self.on_close is not None:  # e.g. the caller's stream quota
+                self.on_close()

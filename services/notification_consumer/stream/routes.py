@@ -7,6 +7,7 @@ an idle stream (sse-starlette frames the events and sends them).
 """
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from notification_consumer.http.schemas import problems as _problems
 from notification_consumer.store import reads
 from notification_consumer.store.batch_sql import S
 from notification_consumer.stream.hub import EventStreamResponse, TooManyStreams
-from notification_consumer.webhooks.context import Ctx, Owner, WebhookContext
+from notification_consumer.webhooks.context import CallerDep, Ctx, WebhookContext
 from service_kit.errors import BadRequest
 
 
@@ -58,9 +59,10 @@ def _event(row: dict[str, Any]) -> ServerSentEvent:
 async def _events(ctx: WebhookContext, owner: str | None, account_id: str | None,
                   cursor: int) -> AsyncIterator[ServerSentEvent]:
     hub, query = ctx.hub, _select(owner, account_id)
+    ends = time.monotonic() + ctx.settings.stream_max_duration_s
     async with hub.client():
         yield ServerSentEvent(comment="stream open", retry=2000)
-        while not hub.closed:
+        while not hub.closed and time.monotonic() < ends:
             upto = hub.horizon
             if upto > cursor:
                 async with ctx.engine.connect() as conn:
@@ -78,9 +80,9 @@ async def _events(ctx: WebhookContext, owner: str | None, account_id: str | None
 @router.get("/notifications/stream", response_class=EventStreamResponse, status_code=200,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "Server-Sent Events, `event: notification`"},
-                       **_problems(400, 401, 503)},
+                       **_problems(400, 401, 429, 503)},
             summary="Live notifications as Server-Sent Events, resumable with Last-Event-ID")
-async def stream(ctx: Ctx, owner: Owner, account_id: AccountId = None,
+async def stream(ctx: Ctx, caller: CallerDep, account_id: AccountId = None,
                  last_event_id: EventId = None,
                  last_event_id_header: Annotated[str | None, Header(
                      alias="Last-Event-ID", max_length=100)] = None) -> EventStreamResponse:
@@ -91,11 +93,18 @@ async def stream(ctx: Ctx, owner: Owner, account_id: AccountId = None,
         raise BadLastEventId("Last-Event-ID is not an id this stream sent") from exc
     if ctx.hub.clients >= ctx.settings.stream_max_clients:
         raise TooManyStreams
-    if cursor is None:
-        async with reads.reading_errors():  # an outage is a 503; a bug stays a 500
-            cursor = await ctx.hub.fence()
-    return EventStreamResponse(_guarded(_events(ctx, owner, account_id, cursor)),
-                               ctx.settings.stream_send_timeout_s, ctx.settings.stream_heartbeat_s)
+    release = ctx.hub.per_key.take(caller.quota_key)
+    try:
+        if cursor is None:
+            async with reads.reading_errors():  # an outage is a 503; a bug stays a 500
+                cursor = await ctx.hub.fence()
+        # An admin sees every payment's notifications, anyone else their own (Caller.scope).
+        return EventStreamResponse(_guarded(_events(ctx, caller.scope, account_id, cursor)),
+                                   ctx.settings.stream_send_timeout_s,
+                                   ctx.settings.stream_heartbeat_s, on_close=release)
+    except BaseException:
+        release()
+        raise
 
 
 async def _guarded(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:

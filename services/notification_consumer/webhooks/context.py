@@ -1,6 +1,6 @@
 """What the webhook and stream routes need, built once by the app (app.state.webhooks)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header
@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notification_consumer.stream.hub import StreamHub
 from notification_consumer.webhooks.settings import WebhookSettings
 from service_kit.app_state import app_state
-from service_kit.auth import ApiKeys, required_scope
+from service_kit.auth import ApiKeys, Caller, required_caller
+from service_kit.quotas import KeyedLocks
 
 
 @dataclass(frozen=True)
@@ -18,15 +19,17 @@ class WebhookContext:
     engine: AsyncEngine
     api_keys: ApiKeys
     hub: StreamHub
+    # Subscriptions are created one at a time per key (the quota's count-then-insert).
+    creating: KeyedLocks = field(default_factory=KeyedLocks)
 
 
 Ctx = Annotated[WebhookContext, Depends(app_state("webhooks", WebhookContext))]
 
 
-async def owner_scope(ctx: Ctx, authorization: Annotated[str | None, Header()] = None
-                      ) -> str | None:
-    """The caller's key scope; None when auth is off. A key is required when it is on."""
-    return required_scope(ctx.api_keys, authorization)
+async def get_caller(ctx: Ctx, authorization: Annotated[str | None, Header()] = None
+                     ) -> Caller:
+    """Who is calling (service_kit.auth's one rule); a key is required when keys are on."""
+    return required_caller(ctx.api_keys, authorization)
 
 
-Owner = Annotated[str | None, Depends(owner_scope)]
+CallerDep = Annotated[Caller, Depends(get_caller)]

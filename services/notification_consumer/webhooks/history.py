@@ -31,6 +31,22 @@ _PRUNE = text(f"""
         FOR UPDATE SKIP LOCKED)
 """)
 
+# Deliveries a batch queued for a subscription deleted at the same moment (no foreign key
+# ties them, so that the consumer's insert can never fail on a concurrent delete).
+_ORPHANS = text(f"""
+    DELETE FROM {S}.webhook_deliveries WHERE id IN (
+        SELECT d.id FROM {S}.webhook_deliveries d
+        WHERE NOT EXISTS (SELECT 1 FROM {S}.webhook_subscriptions s
+                          WHERE s.id = d.subscription_id)
+        LIMIT :limit FOR UPDATE SKIP LOCKED)
+""")
+
+
+async def prune_orphans(engine: AsyncEngine, limit: int = BATCH) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(_ORPHANS, {"limit": limit})
+    return int(result.rowcount or 0)
+
 
 async def prune_batch(engine: AsyncEngine, cutoff: datetime, limit: int = BATCH) -> int:
     """Delete at most `limit` finished deliveries created before `cutoff`; how many went."""
@@ -43,6 +59,9 @@ async def prune(engine: AsyncEngine, retention: timedelta, *, batch: int = BATCH
                 max_batches: int = MAX_BATCHES_PER_RUN) -> int:
     """One run: batches until one comes back short (or the run's bound); the total deleted."""
     cutoff = datetime.now(UTC) - retention
+    orphans = await prune_orphans(engine, batch)
+    if orphans:
+        log.info("deliveries of deleted subscriptions removed", extra={"deliveries": orphans})
     total = 0
     for _ in range(max_batches):
         deleted = await prune_batch(engine, cutoff, batch)

@@ -12,11 +12,14 @@ from notification_consumer.http.dependencies import Cursor, Limit
 from notification_consumer.http.schemas import problems as _problems
 from notification_consumer.store import reads
 from notification_consumer.webhooks import signing, ssrf, subscriptions
-from notification_consumer.webhooks.context import Ctx, Owner
+from notification_consumer.webhooks.context import CallerDep, Ctx
 from payment_events.events import ACCOUNT_ID_PATTERN
-from service_kit.errors import NotFound, RequestRejected
+from service_kit.errors import NotFound, QuotaExceeded, RequestRejected
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# No control character (Unicode Cc: C0, DEL, C1): the same grammar in the model, its JSON
+# Schema and the README.
+DESCRIPTION_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
@@ -25,7 +28,9 @@ class NewSubscription(BaseModel):
     account_id: str | None = Field(default=None, pattern=ACCOUNT_ID_PATTERN,
                                    description="only this account's notifications; "
                                                "none = every notification of your payments")
-    description: str | None = Field(default=None, max_length=280, pattern=r"^[^\x00-\x1f]*$")
+    description: str | None = Field(default=None, max_length=280, pattern=DESCRIPTION_PATTERN,
+                                    description="at most 280 characters, no control "
+                                                "characters (Unicode category Cc)")
 
 
 class Subscription(BaseModel):
@@ -84,35 +89,41 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, response_model=SubscriptionWithSecret,
-             responses=_problems(400, 401, 422, 503), summary="Subscribe a URL to notifications")
-async def create(ctx: Ctx, owner: Owner, body: NewSubscription) -> SubscriptionWithSecret:
+             responses=_problems(400, 401, 413, 422, 429, 503),
+             summary="Subscribe a URL to notifications")
+async def create(ctx: Ctx, caller: CallerDep, body: NewSubscription) -> SubscriptionWithSecret:
     try:
         await ssrf.resolve(body.url, ctx.settings.webhook_allow_private_networks)
     except ssrf.UnsafeTarget as exc:
         raise BadUrl(f"url: {exc}") from exc
     secret = signing.new_secret()
-    row = await subscriptions.create(ctx.engine, owner, body.url, body.account_id,
-                                            body.description, secret)
+    async with ctx.creating.hold(caller.quota_key):
+        row = await subscriptions.create(ctx.engine, caller.owner, body.url, body.account_id,
+                                         body.description, secret,
+                                         ctx.settings.webhook_max_subscriptions_per_key)
+    if row is None:
+        raise QuotaExceeded("subscriptions", ctx.settings.webhook_max_subscriptions_per_key,
+                            "WEBHOOK_MAX_SUBSCRIPTIONS_PER_KEY")
     return SubscriptionWithSecret(**row, secret=secret)
 
 
 @router.get("", response_model=Subscriptions, responses=_problems(401, 503),
             summary="Your subscriptions")
-async def list_all(ctx: Ctx, owner: Owner) -> Subscriptions:
-    rows = await subscriptions.list_owned(ctx.engine, owner)
+async def list_all(ctx: Ctx, caller: CallerDep) -> Subscriptions:
+    rows = await subscriptions.list_owned(ctx.engine, caller.owner)
     return Subscriptions(items=[Subscription(**r) for r in rows])
 
 
 @router.get("/{sub_id}", response_model=Subscription, responses=_problems(401, 404, 503))
-async def read(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
-    return Subscription(**_found(await subscriptions.get(ctx.engine, owner, sub_id),
+async def read(ctx: Ctx, caller: CallerDep, sub_id: UUID) -> Subscription:
+    return Subscription(**_found(await subscriptions.get(ctx.engine, caller.owner, sub_id),
                                  "subscription"))
 
 
 @router.delete("/{sub_id}", status_code=204, responses=_problems(401, 404, 503),
                summary="Delete a subscription and its pending deliveries")
-async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
-    if not await subscriptions.delete(ctx.engine, owner, sub_id):
+async def delete(ctx: Ctx, caller: CallerDep, sub_id: UUID) -> Response:
+    if not await subscriptions.delete(ctx.engine, caller.owner, sub_id):
         raise NotFound("no such subscription")
     return Response(status_code=204)
 
@@ -120,28 +131,28 @@ async def delete(ctx: Ctx, owner: Owner, sub_id: UUID) -> Response:
 @router.post("/{sub_id}/rotate-secret", response_model=SubscriptionWithSecret,
              responses=_problems(401, 404, 503),
              summary="A new secret; the old one also signs until the grace period ends")
-async def rotate_secret(ctx: Ctx, owner: Owner, sub_id: UUID) -> SubscriptionWithSecret:
+async def rotate_secret(ctx: Ctx, caller: CallerDep, sub_id: UUID) -> SubscriptionWithSecret:
     secret = signing.new_secret()
-    row = await subscriptions.rotate_secret(ctx.engine, owner, sub_id, secret,
+    row = await subscriptions.rotate_secret(ctx.engine, caller.owner, sub_id, secret,
                                                    ctx.settings.webhook_secret_grace_s)
     return SubscriptionWithSecret(**_found(row, "subscription"), secret=secret)
 
 
 @router.post("/{sub_id}/enable", response_model=Subscription, responses=_problems(401, 404, 503),
              summary="Re-enable a disabled subscription (its pending deliveries resume)")
-async def enable(ctx: Ctx, owner: Owner, sub_id: UUID) -> Subscription:
-    row = await subscriptions.enable(ctx.engine, owner, sub_id)
+async def enable(ctx: Ctx, caller: CallerDep, sub_id: UUID) -> Subscription:
+    row = await subscriptions.enable(ctx.engine, caller.owner, sub_id)
     return Subscription(**_found(row, "subscription"))
 
 
 @router.get("/{sub_id}/deliveries", response_model=Deliveries,
             responses=_problems(400, 401, 404, 503),
             summary="Deliveries, newest first, each with every attempt")
-async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
+async def deliveries(ctx: Ctx, caller: CallerDep, sub_id: UUID, limit: Limit = 50,
                      cursor: Cursor = None) -> Deliveries:
     before = reads.decode_cursor(cursor)
-    _found(await subscriptions.get(ctx.engine, owner, sub_id), "subscription")
-    rows = await subscriptions.deliveries(ctx.engine, owner, sub_id, limit + 1, before)
+    _found(await subscriptions.get(ctx.engine, caller.owner, sub_id), "subscription")
+    rows = await subscriptions.deliveries(ctx.engine, caller.owner, sub_id, limit + 1, before)
     more = len(rows) > limit
     rows = rows[:limit]
     return Deliveries(items=[Delivery.from_row(r) for r in rows],
@@ -151,10 +162,8 @@ async def deliveries(ctx: Ctx, owner: Owner, sub_id: UUID, limit: Limit = 50,
 @router.post("/{sub_id}/deliveries/{delivery_id}/redeliver", status_code=202,
              response_model=Delivery, responses=_problems(401, 404, 503),
              summary="Send a delivery again now (same webhook-id), with a fresh retry window")
-async def redeliver(ctx: Ctx, owner: Owner, sub_id: UUID, delivery_id: DeliveryId) -> Delivery:
-    row = await subscriptions.redeliver(ctx.engine, owner, sub_id, delivery_id,
+async def redeliver(ctx: Ctx, caller: CallerDep, sub_id: UUID,
+                    delivery_id: DeliveryId) -> Delivery:
+    row = await subscriptions.redeliver(ctx.engine, caller.owner, sub_id, delivery_id,
                                                ctx.settings.webhook_retry_window_s)
     return Delivery.from_row(_found(row, "delivery"))
-
-
-

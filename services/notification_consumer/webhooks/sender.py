@@ -16,7 +16,8 @@ from opentelemetry.trace import SpanKind
 
 from notification_consumer.http.schemas import Notification
 from notification_consumer.webhooks import signing, ssrf
-from notification_consumer.webhooks.outbox import Claimed, Outcome
+from notification_consumer.webhooks.attempts import Outcome
+from notification_consumer.webhooks.outbox import Claimed
 from service_kit.telemetry import recording
 from service_kit.tracing import parse_traceparent
 

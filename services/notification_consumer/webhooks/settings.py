@@ -57,6 +57,22 @@ class WebhookSettings(DatabaseSettings):
         default=3600.0, gt=0, description="Seconds between two prunings of that history.")
     webhook_metrics_interval_s: float = Field(
         default=5.0, gt=0, description="Seconds between refreshes of the webhook gauges.")
+    webhook_max_subscriptions_per_key: int = Field(
+        default=100, ge=1, le=100_000,
+        description="Subscriptions one API key (or open mode, as one caller) may hold; one "
+                    "more is a 429 problem.")
+    webhook_max_in_flight_per_key: int = Field(
+        default=32, ge=1, le=1000,
+        description="Webhook requests in flight at once for all of one key's subscriptions, "
+                    "so one key's slow receivers cannot hold every sending slot.")
+    stream_max_per_key: int = Field(
+        default=5, ge=1, le=1000,
+        description="Open live streams per API key, for each kind (the notification stream, "
+                    "the console's overview stream); one more is a 429 problem.")
+    stream_max_duration_s: float = Field(
+        default=3600.0, gt=0, le=86_400,
+        description="A live stream ends after this long, however active; the client "
+                    "reconnects (with Last-Event-ID), so no connection is held for ever.")
     stream_max_clients: int = Field(
         default=100, ge=1, le=10_000,
         description="Live streams per process; one more is `503` with `Retry-After`.")

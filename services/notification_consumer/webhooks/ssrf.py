@@ -8,9 +8,12 @@ never reaches the second one.
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import idna
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 RESOLVE_TIMEOUT_S = 5.0
@@ -88,7 +91,31 @@ def parse(url: str, allow_private: bool) -> tuple[str, str, int, str]:
     if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
         raise UnsafeTarget("the URL contains whitespace or control characters")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    path = quote(path, safe=_PRINTABLE)  # other characters percent-encoded, as browsers do
+    host = ascii_host(parts.hostname)
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
+
+
+_PRINTABLE = "".join(chr(c) for c in range(33, 127))
+_ASCII_HOST = re.compile(r"[a-z0-9_.-]+|\[[0-9a-f:.]+\]|[0-9a-f:.]+")
+
+
+def ascii_host(host: str) -> str:
+    """The host as it goes on the wire, the way browsers map it: an ASCII name lowercased, a
+    name with other characters through IDNA (UTS 46: fullwidth digits and dots become ASCII,
+    so a fullwidth 127.0.0.1 is the loopback address it looks like). UnsafeTarget otherwise."""
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise UnsafeTarget(f"the host is not a valid international name: {exc}") from exc
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    bad_label = ":" not in host and any(len(label) > 63 or not label for label in labels)
+    if not _ASCII_HOST.fullmatch(host) or len(host) > 253 or bad_label:
+        raise UnsafeTarget("the host is not a valid name (labels of 1 to 63 letters, digits, "
+                           "hyphens; 253 characters in all)")
+    return host
 
 
 async def resolve(url: str, allow_private: bool) -> Target:

@@ -24,14 +24,21 @@ def _one(row: Any) -> dict[str, Any] | None:
 
 
 async def create(engine: AsyncEngine, owner: str | None, url: str, account_id: str | None,
-                 description: str | None, secret: str) -> dict[str, Any]:
+                 description: str | None, secret: str, quota: int) -> dict[str, Any] | None:
+    """The new subscription; None when the owner already holds `quota` of them. The owner's
+    advisory lock makes count-then-insert one step for concurrent requests of one key."""
     async with reads.reading_errors(), engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:lock))"),
+                           {"lock": f"webhook-quota:{owner or ''}"})
         row = (await conn.execute(text(f"""
             INSERT INTO {S}.webhook_subscriptions (owner_scope, account_id, url, description,
-                secret) VALUES (:owner, :account, :url, :description, :secret)
+                secret)
+            SELECT :owner, :account, :url, :description, :secret
+            WHERE (SELECT count(*) FROM {S}.webhook_subscriptions WHERE {OWNED}) < :quota
             RETURNING {COLUMNS}"""), {"owner": owner, "account": account_id, "url": url,
-                                      "description": description, "secret": secret})).one()
-    return dict(row._mapping)
+                                      "description": description, "secret": secret,
+                                      "quota": quota})).first()
+    return _one(row)
 
 
 async def list_owned(engine: AsyncEngine, owner: str | None) -> list[dict[str, Any]]:
@@ -51,10 +58,17 @@ async def get(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> dict[str,
 
 
 async def delete(engine: AsyncEngine, owner: str | None, sub_id: UUID) -> bool:
+    """The subscription, then its deliveries (no foreign key ties them: see migration 0008).
+    A batch in flight may still queue a few for it; they are never claimed (the claim joins
+    the subscription) and history.prune removes them."""
     async with reads.reading_errors(), engine.begin() as conn:
         row = (await conn.execute(text(f"""
             DELETE FROM {S}.webhook_subscriptions WHERE id = :id AND {OWNED} RETURNING id"""),
             {"id": sub_id, "owner": owner})).first()
+        if row is not None:
+            await conn.execute(text(f"""
+                DELETE FROM {S}.webhook_deliveries WHERE subscription_id = :id"""),
+                {"id": sub_id})
     return row is not None
 
 

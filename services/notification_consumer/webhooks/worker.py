@@ -18,7 +18,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notification_consumer.webhooks import metrics, outbox, sender
+from notification_consumer.webhooks import attempts, metrics, observe, outbox, sender
 from notification_consumer.webhooks.settings import WebhookSettings
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._db = asyncio.Semaphore(DB_CONCURRENCY)
         self._inflight: Counter[UUID] = Counter()
+        self._owners: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._results: asyncio.Queue[outbox.Result] = asyncio.Queue(
+        self._results: asyncio.Queue[attempts.Result] = asyncio.Queue(
             maxsize=settings.webhook_max_concurrency * 4)
         self._stopping = False
         self._client = sender.new_client(settings.webhook_max_concurrency)
@@ -83,12 +84,14 @@ class DeliveryWorker:
             claimed: list[outbox.Claimed] = []
             if free > 0:
                 per_sub = s.webhook_per_subscription_concurrency
+                per_owner = s.webhook_max_in_flight_per_key
+                capacity = outbox.Capacity(
+                    per_sub, per_owner, {k: per_sub - n for k, n in self._inflight.items()},
+                    {k: per_owner - n for k, n in self._owners.items()})
                 try:
                     async with self._db:
-                        claimed = await outbox.claim(
-                            self.engine, {k: per_sub - n for k, n in self._inflight.items()},
-                            [k for k, n in self._inflight.items() if n >= per_sub], per_sub,
-                            free, s.webhook_lease_s)
+                        claimed = await outbox.claim(self.engine, capacity, free,
+                                                     s.webhook_lease_s)
                     failures = 0
                 except Exception as exc:  # noqa: BLE001 - the database may be down: retry
                     failures += 1
@@ -108,6 +111,7 @@ class DeliveryWorker:
 
     def _spawn(self, job: outbox.Claimed) -> None:
         self._inflight[job.subscription_id] += 1
+        self._owners[job.owner] += 1
         task = asyncio.create_task(self._deliver(job))
         self._tasks.add(task)
 
@@ -116,17 +120,24 @@ class DeliveryWorker:
             self._inflight[job.subscription_id] -= 1
             if self._inflight[job.subscription_id] <= 0:
                 del self._inflight[job.subscription_id]
+            self._owners[job.owner] -= 1
+            if self._owners[job.owner] <= 0:
+                del self._owners[job.owner]
             self._wake.set()
 
         task.add_done_callback(done)
 
     async def _deliver(self, job: outbox.Claimed) -> None:
         s = self.settings
-        outcome = await sender.attempt(
-            self._client, job, allow_private=s.webhook_allow_private_networks,
-            timeout_s=s.webhook_timeout_s, excerpt_bytes=s.webhook_response_excerpt_bytes)
+        try:
+            outcome = await sender.attempt(
+                self._client, job, allow_private=s.webhook_allow_private_networks,
+                timeout_s=s.webhook_timeout_s, excerpt_bytes=s.webhook_response_excerpt_bytes)
+        except Exception as exc:  # noqa: BLE001 - any failure is an attempt, retried later
+            outcome = attempts.Outcome(None, 0.0, None, None,
+                                     f"could not send: {type(exc).__name__}: {exc}"[:500])
         # Bounded: when the database falls behind, senders wait here (and stop claiming).
-        await self._results.put(outbox.Result(job, outcome,
+        await self._results.put(attempts.Result(job, outcome,
                                               None if outcome.ok else self._retry_in(job)))
 
     async def _record(self) -> None:
@@ -136,9 +147,7 @@ class DeliveryWorker:
             while not self._results.empty() and len(batch) < RECORD_BATCH:
                 batch.append(self._results.get_nowait())
             try:
-                async with self._db:
-                    states = await outbox.record(self.engine, batch,
-                                                 self.settings.webhook_disable_after_failures)
+                states = await self._record_batch(batch)
             except Exception as exc:  # noqa: BLE001 - the lease brings the deliveries back
                 log.warning("webhook attempts not recorded; they are retried after the lease",
                             extra={"deliveries": len(batch), "error": repr(exc)})
@@ -148,8 +157,28 @@ class DeliveryWorker:
                 for _ in batch:
                     self._results.task_done()
             for result in batch:
-                _observe(result, states.get(result.job.delivery_id))
-            _summarise(batch, states)
+                observe.attempt(result, states.get(result.job.delivery_id))
+            observe.batch(batch, states)
+
+    async def _record_batch(self, batch: list[attempts.Result]) -> dict[int, dict[str, Any]]:
+        """One transaction for the batch; if it fails, each result alone, so one result that
+        cannot be written never drops the others'."""
+        limit = self.settings.webhook_disable_after_failures
+        try:
+            async with self._db:
+                return await attempts.record(self.engine, batch, limit)
+        except Exception:
+            if len(batch) == 1:
+                raise
+        states: dict[int, dict[str, Any]] = {}
+        for result in batch:
+            try:
+                async with self._db:
+                    states.update(await attempts.record(self.engine, [result], limit))
+            except Exception as exc:  # noqa: BLE001 - this one's lease brings it back
+                log.warning("webhook attempt not recorded", extra={
+                    "delivery_id": result.job.delivery_id, "error": repr(exc)})
+        return states
 
     def _retry_in(self, job: outbox.Claimed) -> float | None:
         """The next attempt's delay, or None when it would fall outside the retry window."""
@@ -193,41 +222,3 @@ class DeliveryWorker:
                 log.debug("webhook metrics sample failed", extra={"error": repr(exc)})
             await asyncio.sleep(self.settings.webhook_metrics_interval_s)
 
-
-def _observe(result: outbox.Result, state: dict[str, Any] | None) -> None:
-    outcome, job = result.outcome, result.job
-    metrics.ATTEMPTS.labels(_result(outcome)).inc()
-    if state is not None and state["state"] == "delivered":
-        metrics.DELIVERIES.labels("delivered").inc()
-        metrics.DELIVERY_LATENCY.observe(
-            (state["delivered_at"] - state["created_at"]).total_seconds())
-    elif state is not None and state["state"] == "failed":
-        metrics.DELIVERIES.labels("failed").inc()
-    # A failed attempt is news at INFO; a successful one only at DEBUG (the batch's summary
-    # line counts them): one synchronous log line per send would cost the sender its CPU.
-    log.log(logging.DEBUG if outcome.ok else logging.INFO, "webhook attempt", extra={
-        "delivery_id": job.delivery_id, "subscription_id": str(job.subscription_id),
-        "webhook_id": sender.message_id(job), "attempt": job.attempt,
-        "status_code": outcome.status_code, "latency_ms": round(outcome.latency_ms, 1),
-        "error": outcome.error, "retry_in_s": result.retry_in_s,
-        "state": state["state"] if state else "already finished or deleted"})
-
-
-def _summarise(batch: list[outbox.Result], states: dict[int, dict[str, Any]]) -> None:
-    finished = Counter(str(states[r.job.delivery_id]["state"]) for r in batch
-                       if r.job.delivery_id in states)
-    log.info("webhook attempts recorded", extra={
-        "attempts": len(batch), "delivered": finished["delivered"],
-        "retrying": finished["pending"], "failed": finished["failed"],
-        "slowest_ms": round(max(r.outcome.latency_ms for r in batch), 1)})
-
-
-def _result(outcome: outbox.Outcome) -> str:
-    if outcome.ok:
-        return "success"
-    if outcome.status_code is not None:
-        return "http_error"
-    error = outcome.error or ""
-    if error.startswith("refused"):
-        return "refused"
-    return "timeout" if error.startswith("timed out") else "connection_error"

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from service_kit.db import StatementPool, is_transient
+from service_kit.db import StatementPool
 from service_kit.errors import TransientStoreError
+from service_kit.failures import is_transient
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payment_events.codec import KafkaRecord
-from service_kit.db import is_transient
 from service_kit.errors import PublishFailed
+from service_kit.failures import is_transient
 from transaction_api import metrics
 from transaction_api.config import Settings
 from transaction_api.outbox.publisher import Publisher

@@ -15,12 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payment_events.codec import KafkaRecord
 from payment_events.events import PaymentAccepted
-from service_kit.db import StatementPool, is_transient
+from service_kit.db import StatementPool
 from service_kit.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     TransientStoreError,
 )
+from service_kit.failures import is_transient
 from transaction_api.outbox.group_commit import GroupCommitter
 from transaction_api.ports import PaymentView, Published, StoredRequest
 
