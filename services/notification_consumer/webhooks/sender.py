@@ -5,6 +5,7 @@ was accepted under (a child span of it when spans are recorded)."""
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -46,7 +47,46 @@ def new_client(max_connections: int) -> httpx.AsyncClient:
                                                  max_keepalive_connections=max_connections))
 
 
-async def attempt(client: httpx.AsyncClient, job: Claimed, *, allow_private: bool,
+class Clients:
+    """Connection pools for the sender: one per TLS server name. httpx pools connections by
+    the URL's address, and we connect to the checked address with the name as SNI, so one
+    shared pool could carry a request for name B over a connection verified for name A.
+    Plain http shares one pool (nothing is verified per name). The least recently used
+    name's pool is closed once its requests can no longer be in flight."""
+
+    def __init__(self, max_connections: int, names: int = 64, grace_s: float = 60.0) -> None:
+        self.max_connections = max_connections
+        self.names = names
+        self.grace_s = grace_s
+        self.plain = new_client(max_connections)
+        self._tls: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._retired: set[asyncio.Task[None]] = set()
+
+    def for_target(self, target: ssrf.Target) -> httpx.AsyncClient:
+        if target.scheme != "https":
+            return self.plain
+        client = self._tls.pop(target.host, None) or new_client(self.max_connections)
+        self._tls[target.host] = client
+        while len(self._tls) > self.names:
+            _, old = self._tls.popitem(last=False)
+            task = asyncio.create_task(self._close_later(old))
+            self._retired.add(task)
+            task.add_done_callback(self._retired.discard)
+        return client
+
+    async def _close_later(self, client: httpx.AsyncClient) -> None:
+        await asyncio.sleep(self.grace_s)  # longer than any attempt's timeout
+        await client.aclose()
+
+    async def aclose(self) -> None:
+        for task in list(self._retired):
+            task.cancel()
+        clients = [self.plain, *self._tls.values()]
+        self._tls.clear()
+        await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
+
+
+async def attempt(clients: Clients | httpx.AsyncClient, job: Claimed, *, allow_private: bool,
                   timeout_s: float, excerpt_bytes: int) -> Outcome:
     started = time.monotonic()
 
@@ -64,6 +104,7 @@ async def attempt(client: httpx.AsyncClient, job: Claimed, *, allow_private: boo
     # TLS checks the certificate against the name while the socket goes to the checked address.
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     address = str(target.address)
+    client = clients.for_target(target) if isinstance(clients, Clients) else clients
     try:
         with in_payment_trace(job, headers):
             async with asyncio.timeout(timeout_s):

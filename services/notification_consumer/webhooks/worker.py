@@ -52,7 +52,7 @@ class DeliveryWorker:
         self._results: asyncio.Queue[attempts.Result] = asyncio.Queue(
             maxsize=settings.webhook_max_concurrency * 4)
         self._stopping = False
-        self._client = sender.new_client(settings.webhook_max_concurrency)
+        self._client = sender.Clients(settings.webhook_max_concurrency)
 
     def start(self) -> None:
         self._loops = [asyncio.create_task(self._dispatch(), name="webhook-dispatch"),
