@@ -134,17 +134,28 @@ def _reason(form: dict[str, str], name: str) -> str | None:
     return safe_text(reason, MAX_REASON_CHARS) if 0 < len(reason) <= MAX_REASON_CHARS else None
 
 
-@router.post("/{letter_id}/discard")
-async def discard_letter(request: Request, console: ConsoleDep,
-                         letter_id: LetterId) -> Response:
+async def _reasoned(request: Request, console: Console, field: str, verb: str
+                    ) -> tuple[Session, dict[str, str], str] | Response:
+    """An admin's form with a valid CSRF token and a reason for the audit trail, or the
+    page that says why not."""
     session, form, refused = await _admin_form(request, console)
     if refused is not None or session is None:
         return refused or login_redirect()
-    reason = _reason(form, "reason")
+    reason = _reason(form, field)
     if reason is None:
         return _message(request, console, session, 422, "A reason is required",
-                        f"Say why the letter is discarded, in 1 to {MAX_REASON_CHARS} "
+                        f"Say why the letter is {verb}, in 1 to {MAX_REASON_CHARS} "
                         "characters; it goes into the audit trail.")
+    return session, form, reason
+
+
+@router.post("/{letter_id}/discard")
+async def discard_letter(request: Request, console: ConsoleDep,
+                         letter_id: LetterId) -> Response:
+    checked = await _reasoned(request, console, "reason", "discarded")
+    if isinstance(checked, Response):
+        return checked
+    session, _, reason = checked
     try:
         async with reading_errors(), console.engine.begin() as conn:
             letter = await lock_letter(conn, letter_id, console.settings.kafka_group_id,
@@ -159,14 +170,10 @@ async def discard_letter(request: Request, console: ConsoleDep,
 @router.post("/{letter_id}/replay")
 async def replay_letter(request: Request, console: ConsoleDep,
                         letter_id: LetterId) -> Response:
-    session, form, refused = await _admin_form(request, console)
-    if refused is not None or session is None:
-        return refused or login_redirect()
-    why = _reason(form, "why")
-    if why is None:
-        return _message(request, console, session, 422, "A reason is required",
-                        f"Say why the letter is replayed, in 1 to {MAX_REASON_CHARS} "
-                        "characters; it goes into the audit trail.")
+    checked = await _reasoned(request, console, "why", "replayed")
+    if isinstance(checked, Response):
+        return checked
+    session, form, why = checked
     text = form.get("corrected_value", "").strip()
     corrected = None
     if text:
