@@ -146,9 +146,11 @@ def interleaved(variants: dict[str, Callable[[], Result]], runs: int,
             results[name].append(r)
             if "error" in r:
                 log(f"{label} round {i + 1} {name}: FAILED {r['error']}")
-            else:
-                log(f"{label} round {i + 1} {name}: {r.get('rate', 0):,.0f}/s in "
+            elif "rate" in r:
+                log(f"{label} round {i + 1} {name}: {r['rate']:,.0f}/s in "
                     f"{r.get('seconds', 0):.1f}s")
+            else:
+                log(f"{label} round {i + 1} {name}: p50 {r.get('post_p50_ms', 0):.2f} ms")
     return results
 
 

@@ -56,7 +56,7 @@ def decode(d: dict[str, Any]) -> list[str]:
 
 def expiry(e: dict[str, Any]) -> list[str]:
     return ["### Idempotency-key expiry", "",
-            f"`transaction_api.retention.expire_idempotency_keys` forgot "
+            f"The API's `expire_idempotency_keys` forgot "
             f"**{f(e.get('keys_per_s', NAN))} keys/s** ({e.get('expired')} keys past the "
             f"retention among {e.get('fresh_kept')} fresh ones, batches of {e.get('batch_size')},"
             f" {f(e.get('seconds', NAN), '.1f')} s, {e.get('left')} left; goal ≥ 3,000/s). "

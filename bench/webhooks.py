@@ -56,11 +56,12 @@ def measure(api_url: str, consumer_url: str, database_url: str, rate: int, secon
             deadline = time.monotonic() + 120
             while len(receiver.arrivals) < expected and time.monotonic() < deadline:
                 time.sleep(0.5)
+            arrivals = dict(receiver.arrivals)
+            sent = run_sql(database_url, _SENT, sub)  # before unsubscribing deletes them
         finally:
             httpx.delete(f"{consumer_url}/webhooks/{sub}", headers=_auth(api_key), timeout=10)
-        arrivals = dict(receiver.arrivals)
     lat = [(arrivals[r["webhook_id"]] - r["occurred_at"].timestamp()) * 1000
-           for r in run_sql(database_url, _SENT, sub) if r["webhook_id"] in arrivals]
+           for r in sent if r["webhook_id"] in arrivals]
     result = {"rate": rate, "seconds": seconds, "expected": expected, "delivered": len(lat),
               "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99),
               "max_ms": max(lat, default=float("nan"))}

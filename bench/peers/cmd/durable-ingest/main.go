@@ -29,7 +29,7 @@ import (
 	"github.com/paystream/bench/peers/internal/event"
 )
 
-// The API's statements (services/transaction_api/requests.py), unchanged.
+// The API's statements (services/transaction_api/outbox/requests.py), unchanged.
 const insertRequest = `
     INSERT INTO transaction_api.payment_requests (event_id, scope, idempotency_key,
         request_hash, payer_id, payee_id, amount, currency, description, event_key,

@@ -1,6 +1,6 @@
 package main
 
-// The request rules of POST /payments (services/transaction_api/schemas.py and
+// The request rules of POST /payments (services/transaction_api/http/schemas.py and
 // shared/payment_events/money.py), the event's wire form (codec.py) and the request hash
 // that decides whether two requests under one Idempotency-Key are the same.
 

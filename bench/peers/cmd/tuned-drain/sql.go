@@ -1,9 +1,9 @@
 package main
 
-// The notification consumer's own statements (services/notification_consumer/write_path.py
-// and store.py), against its own tables in the database our migrations created: the same
-// columns, indexes, stored hash columns, statement triggers (webhook queue, stream fence),
-// fenced offsets and counters row. Only the staging table's name differs.
+// The notification consumer's own statements (services/notification_consumer/store/
+// write_path.py and batch_sql.py), against its own tables in the database our migrations
+// created: the same columns, indexes, stored hash columns, statement triggers (webhook queue,
+// stream fence), fenced offsets and counters row. Only the staging table's name differs.
 
 const createStage = `
 CREATE TEMP TABLE IF NOT EXISTS peer_event_stage (
