@@ -20,6 +20,7 @@ from bench.infra import end_offsets, libpq, new_topics, truncate_consumer
 from bench.procs import Proc, Result, guarded, interleaved, json_subprocess, log
 from bench.profile import Profiler
 from bench.settings import BIN, BOOTSTRAP, DRAIN_EVENTS, PEERS_BIN, RUNS, service_env
+from notification_consumer.config import Settings as ConsumerSettings
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
 from service_kit.kafka import stop_client
@@ -28,9 +29,7 @@ from service_kit.tracing import new_trace
 
 def consumer_defaults() -> tuple[int, int]:
     """The consumer's batch size and wait, so the Go peer batches the same way."""
-    from notification_consumer.config import Settings
-
-    fields = Settings.model_fields
+    fields = ConsumerSettings.model_fields
     return (int(fields["batch_max_records"].default), int(fields["batch_wait_ms"].default))
 
 

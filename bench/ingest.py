@@ -28,23 +28,20 @@ from bench.settings import (
     WRK_CONNECTIONS,
     service_env,
 )
+from transaction_api.config import Settings as ApiSettings
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_payments.lua"
 
 
 def api_producer_settings() -> list[str]:
     """The API's defaults that the Go peer has a knob for: producer linger, pool size."""
-    from transaction_api.config import Settings
-
-    fields = Settings.model_fields
+    fields = ApiSettings.model_fields
     return ["-linger", f"{fields['producer_linger_ms'].default}ms",
             "-pool", str(fields["db_pool_size"].default)]
 
 
 def group_commit_writers() -> int:
-    from transaction_api.config import Settings
-
-    return int(Settings.model_fields["group_commit_writers"].default) or 4
+    return int(ApiSettings.model_fields["group_commit_writers"].default) or 4
 
 
 def wrk(url: str, seconds: int, post: bool = True) -> Result:

@@ -1,7 +1,7 @@
 """`make bench`: reproducible workloads against the real local stack, side by side with their
 ceilings and peers measured in the same run, every variant interleaved round by round.
 Writes bench/results/latest.md and latest.json, and (a full run: no BENCH_QUICK, no
-BENCH_ONLY) the generated part of BENCHMARKS.md.
+BENCH_ONLY, BENCH_RUNS >= 3) the generated part of BENCHMARKS.md.
 
 Workloads, in order (BENCH_ONLY=a,b picks some; see bench/settings.py for the sizes):
   single       one request at a time, no load: cold and warm POST, /healthz, the Go peer
@@ -123,8 +123,9 @@ def main() -> None:
     results["machine"] |= {"load_after": f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
                            "minutes": f"{(time.monotonic() - started) / 60:.0f}"}
     text = write(results)
-    if QUICK or ONLY or "error" in results:
-        log("partial or quick run: BENCHMARKS.md left as it is (see bench/results/latest.md)")
+    if QUICK or ONLY or RUNS < 3 or "error" in results:
+        log("partial, quick or short run: BENCHMARKS.md left as it is (see "
+            "bench/results/latest.md)")
     else:
         update_benchmarks_md(text)
         log("BENCHMARKS.md regenerated")
