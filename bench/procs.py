@@ -69,19 +69,21 @@ class Proc:
         return self.proc.returncode
 
     def cpu_seconds(self) -> float:
-        if self._final is not None:
-            return self._final[0]
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK
+        if self._final is None:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                return (int(fields[11]) + int(fields[12])) / CLK
+            self.exited()  # a zombie: reap it, wait4 has its totals
+        return self._final[0] if self._final is not None else float("nan")
 
     def peak_rss_mb(self) -> float:
         """VmHWM: the most resident memory the process has had since it started."""
-        if self._final is not None:
-            return self._final[1]
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        if self._final is None:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+            self.exited()  # a zombie has no memory lines: reap it, wait4 has its peak
+        return self._final[1] if self._final is not None else float("nan")
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -17,6 +17,7 @@ A failing measurement is recorded in the results and the run goes on.
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,18 @@ WORKLOADS: dict[str, tuple[Callable[[str], dict[str, Any]], report.Section]] = {
 }
 
 
+def kafka_version() -> str:
+    """The local broker's version, from its libs-VERSION class path (KAFKA_VERSION if none)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes()
+        except OSError:
+            continue
+        if b"kafka.Kafka" in argv and (found := re.search(rb"libs-([0-9]+(?:\.[0-9]+)+)", argv)):
+            return found.group(1).decode()
+    return os.environ.get("KAFKA_VERSION", "?")
+
+
 def machine(url: str) -> dict[str, str]:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines()
@@ -86,7 +99,7 @@ def machine(url: str) -> dict[str, str]:
         postgres = "?"
     load = os.getloadavg()
     return {"cpu": f"{cpu} x {os.cpu_count()}", "memory_gib": f"{int(mem) / 1024 / 1024:.1f}",
-            "python": platform.python_version(), "kafka": os.environ.get("KAFKA_VERSION", "3.9.1"),
+            "python": platform.python_version(), "kafka": kafka_version(),
             "postgres": postgres, "go": go, "versions": ", ".join(versions),
             "load_before": f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"}
 
