@@ -123,11 +123,12 @@ docs: install ## regenerate docs/configuration.md from the Settings classes
 compose-test: install ## docker-compose.yml for real: up, faults under load, exactly once, down (as root; installs Docker if missing)
 	@deploy/docker/compose-test.sh
 
-bench: install infra-up ## the benchmarks (13-30 minutes); writes bench/results/latest.md (+ .json)
+BENCH_PEERS_BIN ?= .local/bench/bin
+bench: install infra-up ## the benchmarks (~30 min; BENCH_QUICK=1: a few); regenerates BENCHMARKS.md
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	@if command -v go >/dev/null; then cd bench/peers && go build -o ../../.local/bench/bin/ ./cmd/...; \
+	@if command -v go >/dev/null; then cd bench/peers && go build -o $(abspath $(BENCH_PEERS_BIN))/ ./cmd/...; \
 	  else echo "go not found: the Go peers are skipped"; fi
-	@$(PY) -m bench.run
+	@BENCH_PEERS_BIN=$(abspath $(BENCH_PEERS_BIN)) $(PY) -m bench.run
 
 clean: ## stop everything and delete local data (keeps the downloaded jars)
 	@deploy/local/prometheus.sh down

@@ -1,7 +1,8 @@
 """The drain ceilings, each a subprocess printing one JSON line:
 
   python -m bench.ceilings consume TOPIC N   raw aiokafka: read N records, no database
-  python -m bench.ceilings copy URL N        raw asyncpg COPY of N events' rows, no Kafka
+  python -m bench.ceilings copy URL N        raw asyncpg COPY of N events' rows and their
+                                             notifications into our tables, no Kafka, no dedup
 """
 
 import asyncio
@@ -18,6 +19,7 @@ from aiokafka.structs import TopicPartition
 
 from bench.settings import BOOTSTRAP, PARTITIONS
 from service_kit.kafka import stop_client
+from service_kit.tracing import new_trace
 
 
 async def consume(topic: str, n: int) -> dict[str, float]:
@@ -43,8 +45,8 @@ async def copy(url: str, n: int) -> dict[str, float]:
     for i in range(n):
         eid = uuid.uuid4()
         payer, payee = f"acct_{i % 97}", f"acct_{i % 97 + 100}"
-        events.append((eid, payer, payee, Decimal("1.25"), "EUR", None, now, "bench", i % 6,
-                       i // 6, "0" * 64, None))
+        events.append((eid, payer, payee, Decimal("1.25"), "EUR", "bench", now, "bench", i % 6,
+                       i // 6, "0" * 64, new_trace().trace_id))
         notes.append((eid, payer, "debit", Decimal("1.25"), "EUR", payee))
         notes.append((eid, payee, "credit", Decimal("1.25"), "EUR", payer))
     conn = await asyncpg.connect(url.replace("+asyncpg", ""))

@@ -1,6 +1,7 @@
 """A/B drain: this checkout's consumer against another checkout's, with the tuned Go peer and
 the raw COPY ceiling, interleaved round by round on one prefilled topic (same broker, same
-database, same noise). Not part of `make bench`; for measuring a consumer change.
+database, same noise), measured as `make bench` measures its drain. Not part of `make bench`;
+for measuring a consumer change.
 
 Run: python -m bench.drain_ab BASELINE_DIR [runs] [variants] [out.json]
   BASELINE_DIR  a tree with services/ and shared/ of the other version, e.g. made by
@@ -20,13 +21,12 @@ from pathlib import Path
 
 import orjson
 
-from bench.drain import drain_ours, go_tuned, prefill
+from bench.drain import drain_go, drain_ours, prefill
 from bench.infra import (
     bench_database,
     delete_created_topics,
     end_offsets,
     new_topics,
-    truncate_consumer,
 )
 from bench.procs import Result, json_subprocess
 from bench.settings import DRAIN_EVENTS, RESULTS
@@ -34,10 +34,6 @@ from bench.settings import DRAIN_EVENTS, RESULTS
 
 def variants(url: str, base: str, topic: str, dlq: str,
              ends: dict[int, int]) -> dict[str, Callable[[], Result]]:
-    def go() -> Result:
-        truncate_consumer(url)
-        return go_tuned(url, topic)
-
     return {
         "base": lambda: drain_ours(url, topic, dlq, ends, 1, PYTHONPATH=base),
         "base2000": lambda: drain_ours(url, topic, dlq, ends, 1, PYTHONPATH=base,
@@ -45,7 +41,7 @@ def variants(url: str, base: str, topic: str, dlq: str,
         "new": lambda: drain_ours(url, topic, dlq, ends, 1),
         "new2000": lambda: drain_ours(url, topic, dlq, ends, 1, BATCH_MAX_RECORDS="2000"),
         "new2x": lambda: drain_ours(url, topic, dlq, ends, 2),
-        "go": go,
+        "go": lambda: drain_go(url, topic, ends),
         "copy": lambda: json_subprocess([sys.executable, "-m", "bench.ceilings", "copy", url,
                                          str(DRAIN_EVENTS)], 600),
     }
@@ -69,7 +65,8 @@ def main(base_dir: Path, runs: int, names: list[str], out: Path) -> None:
                 r = {k: v for k, v in r.items() if k != "profile"} | {"load1": load}
                 results.setdefault(name, []).append(r)
                 print(name, i, orjson.dumps({k: r.get(k) for k in (
-                    "rate", "cpu_seconds", "peak_rss_mb", "load1", "error")}).decode(),
+                    "rate", "cpu_seconds", "steady_cpu_us_per_event", "peak_rss_mb", "load1",
+                    "error")}).decode(),
                     flush=True)
                 out.write_bytes(orjson.dumps(results))
     finally:

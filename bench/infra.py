@@ -1,6 +1,7 @@
 """The bench's own database and topics on the local PostgreSQL and Kafka."""
 
 import asyncio
+import os
 import re
 import subprocess
 import uuid
@@ -13,7 +14,9 @@ from aiokafka.structs import TopicPartition
 from bench.settings import ADMIN_URL, BIN, BOOTSTRAP, PARTITIONS, service_env
 from service_kit.kafka import KafkaSettings, delete_topics, ensure_topics, stop_client
 
-DB_NAME = "paystream_bench"
+# Its own database, dropped and made afresh per run (BENCH_DATABASE: two checkouts on one
+# PostgreSQL must not share it).
+DB_NAME = os.environ.get("BENCH_DATABASE", "paystream_bench")
 CREATED_TOPICS: list[str] = []
 KAFKA = KafkaSettings(kafka_bootstrap_servers=BOOTSTRAP)
 

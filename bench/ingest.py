@@ -1,29 +1,53 @@
-"""Ingest: wrk against POST /payments of the API, of the bare endpoint served the same way
-(the ceiling), and of the Go durable-ingest peer doing our job; plus GET /healthz of the API.
-All in one run, alternating, so the ratios share the machine's noise."""
+"""Ingest: wrk against POST /payments of the API; of the bare endpoint served the same way
+(validation, no I/O); of the Go durable-ingest peer doing our job one request at a time with
+the API's settings; of the same Go peer as the ceiling (group commit and batched publish,
+the same durability: the row committed, then the record acked by all in-sync replicas,
+before the 202); and GET /healthz of the API. Round by round, so the ratios share the noise."""
 
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import orjson
 
 from bench.infra import libpq, new_topics
-from bench.procs import CPUS, Proc, Result, guarded, log
+from bench.procs import CPUS, Proc, Result, guarded, interleaved
 from bench.profile import Profiler
-from bench.settings import BIN, BOOTSTRAP, INGEST_S, PEERS_BIN, ROOT, RUNS, service_env
+from bench.settings import (
+    BIN,
+    BOOTSTRAP,
+    INGEST_S,
+    PEERS_BIN,
+    ROOT,
+    RUNS,
+    WRK_CONNECTIONS,
+    service_env,
+)
+from transaction_api.config import Settings as ApiSettings
 
 WRK_SCRIPT = ROOT / "bench" / "wrk_payments.lua"
 
 
-def wrk(url: str, seconds: int, connections: int = 64, post: bool = True) -> Result:
+def api_producer_settings() -> list[str]:
+    """The API's defaults that the Go peer has a knob for: producer linger, pool size."""
+    fields = ApiSettings.model_fields
+    return ["-linger", f"{fields['producer_linger_ms'].default}ms",
+            "-pool", str(fields["db_pool_size"].default)]
+
+
+def group_commit_writers() -> int:
+    return int(ApiSettings.model_fields["group_commit_writers"].default) or 4
+
+
+def wrk(url: str, seconds: int, post: bool = True) -> Result:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+    argv = ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s",
             "-s", str(WRK_SCRIPT), url]
     if not post:  # the same summary script, with GET requests
         argv += ["--", "GET"]
@@ -41,10 +65,13 @@ def wrk(url: str, seconds: int, connections: int = 64, post: bool = True) -> Res
     return result
 
 
-def _measure(proc: Proc, path: str, post: bool = True) -> Result:
+def measure(proc: Proc, path: str, post: bool = True) -> Result:
+    """One wrk run; the server's CPU over it, per request and as a share of the machine."""
     cpu0 = proc.cpu_seconds()
     r = wrk(proc.url + path, INGEST_S, post=post)
-    r["server_cpu_share"] = (proc.cpu_seconds() - cpu0) / (r["seconds"] * CPUS)
+    cpu = proc.cpu_seconds() - cpu0
+    r["server_cpu_share"] = cpu / (r["seconds"] * CPUS)
+    r["server_cpu_us_per_request"] = cpu / max(1, r["requests"]) * 1e6
     r["peak_rss_mb"] = proc.peak_rss_mb()
     if r["errors"]:
         r["error"] = f"{r['errors']} failed requests ({r['status_errors']} non-2xx)"
@@ -59,9 +86,7 @@ def _ready(proc: Proc) -> Result:
 def bench_ingest(url: str) -> dict[str, Any]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
-    main, _ = new_topics("ingest")
-    go_main, _ = new_topics("ingest-go")
-    env = service_env(DATABASE_URL=url, KAFKA_TOPIC=main)
+    env = service_env(DATABASE_URL=url, KAFKA_TOPIC=new_topics("ingest")[0])
     targets: dict[str, tuple[Proc, str, bool]] = {}
     results: dict[str, Any] = {}
     procs: list[Proc] = []
@@ -73,27 +98,28 @@ def bench_ingest(url: str) -> dict[str, Any]:
                    "api_healthz": (api, "/healthz", False)}
         peer = PEERS_BIN / "durable-ingest"
         if peer.exists():
-            go = Proc([str(peer), "-addr", "127.0.0.1:{port}", "-brokers", BOOTSTRAP,
-                       "-topic", go_main, "-database-url", libpq(url)], env, "ingest-go")
-            procs.append(go)
-            targets["go_peer"] = (go, "/payments", True)
+            for name, extra in (("go_peer", []),
+                                ("go_ceiling", ["-group-commit", str(group_commit_writers())])):
+                go = Proc([str(peer), "-addr", "127.0.0.1:{port}", "-brokers", BOOTSTRAP,
+                           "-topic", new_topics(f"ingest-{name}")[0], "-database-url",
+                           libpq(url), *api_producer_settings(), *extra], env, f"ingest-{name}")
+                procs.append(go)
+                targets[name] = (go, "/payments", True)
         else:
-            results["go_peer"] = [{"error": "not built (needs Go: bench/peers)"}]
-        for name, (proc, _, _) in list(targets.items()):
-            err = guarded(f"{name} start", partial(_ready, proc))
-            if "error" in err:
-                results[name] = [err]
+            results["go_peer"] = results["go_ceiling"] = [
+                {"error": "not built (needs Go: bench/peers)"}]
+        for name, (proc, path, post) in list(targets.items()):
+            started = guarded(f"{name} start", partial(_ready, proc))
+            if "error" in started:
+                results[name] = [started]
                 del targets[name]
-        for name, (proc, path, post) in targets.items():  # warm-up: connections, statements
+                continue
             guarded(f"{name} warm-up", partial(wrk, proc.url + path, 3, post=post))
-        for i in range(RUNS):
-            for name, (proc, path, post) in targets.items():
-                r = guarded(f"ingest {name}", partial(_measure, proc, path, post))
-                results.setdefault(name, []).append(r)
-                log(f"ingest run {i + 1} {name}: {r.get('rps', 0):.0f} req/s, p99 "
-                    f"{r.get('p99_us', 0) / 1000:.1f} ms {r.get('error', '')}")
+        variants: dict[str, Callable[[], Result]] = {
+            name: partial(measure, proc, path, post) for name, (proc, path, post) in
+            targets.items()}
+        results |= interleaved(variants, RUNS, "ingest")
         if "api" in targets:  # one more run, profiled, outside the medians
-            api = targets["api"][0]
             spy = Profiler(api.proc.pid, INGEST_S // 2, "ingest-api")
             guarded("ingest api, profiled", partial(wrk, api.url + "/payments", INGEST_S))
             results["api_profile"] = spy.summary()

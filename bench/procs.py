@@ -33,6 +33,7 @@ class Proc:
     def __init__(self, argv: list[str], env: dict[str, str], name: str,
                  port: int | None = None, ready_path: str = "/readyz") -> None:
         self.port, self.name, self.ready_path = port or free_port(), name, ready_path
+        self._final: tuple[float, float] | None = None  # CPU s, peak RSS MB once reaped
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.log = open(RESULTS / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -47,7 +48,7 @@ class Proc:
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            if self.exited() is not None:
                 raise RuntimeError(f"{self.name} exited; see bench/results/{self.name}.log")
             try:
                 if httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200:
@@ -57,16 +58,32 @@ class Proc:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready in {timeout}s")
 
+    def exited(self) -> int | None:
+        """The exit code once the process has ended; reaped here so its CPU time and peak
+        memory are kept (from wait4) rather than lost with /proc."""
+        if self.proc.returncode is None:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self._final = (usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+        return self.proc.returncode
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK
+        if self._final is None:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                return (int(fields[11]) + int(fields[12])) / CLK
+            self.exited()  # a zombie: reap it, wait4 has its totals
+        return self._final[0] if self._final is not None else float("nan")
 
     def peak_rss_mb(self) -> float:
         """VmHWM: the most resident memory the process has had since it started."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        if self._final is None:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+            self.exited()  # a zombie has no memory lines: reap it, wait4 has its peak
+        return self._final[1] if self._final is not None else float("nan")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -120,15 +137,22 @@ def guarded(name: str, fn: Callable[[], Result]) -> Result:
         return {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
 
 
-def runs_of(name: str, fn: Callable[[], Result], runs: int) -> list[Result]:
-    results = []
+def interleaved(variants: dict[str, Callable[[], Result]], runs: int,
+                label: str) -> dict[str, list[Result]]:
+    """Every variant once per round, round after round (A B C, A B C, ...), so each sees the
+    same drift of a shared machine; medians are taken over the rounds."""
+    results: dict[str, list[Result]] = {name: [] for name in variants}
     for i in range(runs):
-        r = guarded(name, fn)
-        if "error" in r:
-            log(f"{name} run {i + 1}: FAILED {r['error']}")
-        else:
-            log(f"{name} run {i + 1}: {r.get('rate', 0):,.0f}/s in {r.get('seconds', 0):.1f}s")
-        results.append(r)
+        for name, fn in variants.items():
+            r = guarded(f"{label} {name}", fn)
+            results[name].append(r)
+            if "error" in r:
+                log(f"{label} round {i + 1} {name}: FAILED {r['error']}")
+            elif "rate" in r:
+                log(f"{label} round {i + 1} {name}: {r['rate']:,.0f}/s in "
+                    f"{r.get('seconds', 0):.1f}s")
+            else:
+                log(f"{label} round {i + 1} {name}: p50 {r.get('post_p50_ms', 0):.2f} ms")
     return results
 
 

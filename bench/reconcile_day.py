@@ -2,11 +2,11 @@
 
     .venv/bin/python -m bench.reconcile_day [N]
 
-Fills a fresh database (both schemas) with N accepted payments spread over 24 hours and the
-same N processed events with two notifications each, then times the reconciliation of the
-whole day: balanced (buckets only), and with one processed row removed (one bucket compared
-id by id). The API runs in process and is called over ASGI; the consumer's side is the real
-code against the real PostgreSQL.
+Fills the bench's database, made afresh (both schemas), with N accepted payments spread over
+24 hours and the same N processed events with two notifications each, then times the
+reconciliation of the whole day: balanced (buckets only), and with one processed row removed
+(one bucket compared id by id). The API runs in process and is called over ASGI; the
+consumer's side is the real code against the real PostgreSQL.
 """
 
 import asyncio
@@ -17,12 +17,17 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+from sqlalchemy import text
 
+from bench.infra import bench_database, libpq
+from bench.settings import BOOTSTRAP
+from notification_consumer.config import Settings
 from notification_consumer.ingest.lag import LagWindow
 from notification_consumer.reconcile.runner import Reconciler
 from notification_consumer.reconcile.sources import ApiBuckets
-from tests.databases import fresh_database, libpq
-from tests.support import BOOTSTRAP, api_app, in_process
+from service_kit.db import make_engine
+from transaction_api.app import create_app
+from transaction_api.config import Settings as ApiSettings
 
 FILL = """
 WITH p AS (
@@ -48,46 +53,41 @@ UNION ALL SELECT id, payee, 'credit', amount, 'EUR', payer FROM p
 
 
 async def main(n: int) -> None:
-    async with fresh_database("paystream_bench") as url:
-        from notification_consumer.config import Settings
-
-        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
-        conn = await asyncpg.connect(libpq(url))
-        try:
-            began = time.perf_counter()
-            await conn.execute(FILL, n, start, 86_400.0)
-            await conn.execute("ANALYZE")
-            print(f"filled {n:,} payments over 24 h in {time.perf_counter() - began:.1f}s")
-        finally:
-            await conn.close()
-        api = api_app(url, "bench.unused")
-        async with in_process(api):
-            settings = Settings(database_url=url, kafka_bootstrap_servers=BOOTSTRAP)
-            from service_kit.db import make_engine
-
-            engine = make_engine(settings)
-            reconciler = Reconciler(settings, engine, LagWindow(2))
-            reconciler.api = ApiBuckets("http://api", None,
-                                        transport=httpx.ASGITransport(app=api))
-            until = start + timedelta(days=1)
-            for label in ("balanced", "one row missing"):
-                times = []
-                for _ in range(5):
-                    began = time.perf_counter()
-                    report = await reconciler.run(start, until)
-                    times.append(time.perf_counter() - began)
-                print(f"{label}: accepted {report.accepted:,} processed {report.processed:,} "
-                      f"missing {report.missing} buckets {report.buckets} compared by id "
-                      f"{report.buckets_compared_by_id}; median {statistics.median(times):.3f}s"
-                      f" (min {min(times):.3f}s, max {max(times):.3f}s over 5 runs)")
-                async with engine.begin() as c:
-                    from sqlalchemy import text
-
-                    await c.execute(text(
-                        "DELETE FROM notification_consumer.processed_events WHERE event_id = "
-                        "(SELECT event_id FROM notification_consumer.processed_events LIMIT 1)"))
-            await reconciler.stop()
-            await engine.dispose()
+    url = await asyncio.to_thread(bench_database)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+    conn = await asyncpg.connect(libpq(url))
+    try:
+        began = time.perf_counter()
+        await conn.execute(FILL, n, start, 86_400.0)
+        await conn.execute("ANALYZE")
+        print(f"filled {n:,} payments over 24 h in {time.perf_counter() - began:.1f}s")
+    finally:
+        await conn.close()
+    api = create_app(ApiSettings(database_url=url, kafka_bootstrap_servers=BOOTSTRAP,
+                                 kafka_topic="bench.unused"))
+    async with api.router.lifespan_context(api):
+        settings = Settings(database_url=url, kafka_bootstrap_servers=BOOTSTRAP)
+        engine = make_engine(settings)
+        reconciler = Reconciler(settings, engine, LagWindow(2))
+        reconciler.api = ApiBuckets("http://api", None,
+                                    transport=httpx.ASGITransport(app=api))
+        until = start + timedelta(days=1)
+        for label in ("balanced", "one row missing"):
+            times = []
+            for _ in range(5):
+                began = time.perf_counter()
+                report = await reconciler.run(start, until)
+                times.append(time.perf_counter() - began)
+            print(f"{label}: accepted {report.accepted:,} processed {report.processed:,} "
+                  f"missing {report.missing} buckets {report.buckets} compared by id "
+                  f"{report.buckets_compared_by_id}; median {statistics.median(times):.3f}s"
+                  f" (min {min(times):.3f}s, max {max(times):.3f}s over 5 runs)")
+            async with engine.begin() as c:
+                await c.execute(text(
+                    "DELETE FROM notification_consumer.processed_events WHERE event_id = "
+                    "(SELECT event_id FROM notification_consumer.processed_events LIMIT 1)"))
+        await reconciler.stop()
+        await engine.dispose()
 
 
 if __name__ == "__main__":

@@ -1,160 +1,140 @@
-"""bench/results/latest.md from the results: one table per workload, ratios inside the run,
-the goals, and every failed or unavailable measurement named as such."""
+"""The generated part of BENCHMARKS.md (and bench/results/latest.md): the machine, one table
+per workload with the ratios inside the run, the goals against the figures, and every failed
+measurement named as such."""
 
+from collections.abc import Callable
 from typing import Any
 
-from bench.procs import median_of, ok
-from bench.settings import DRAIN_EVENTS, INGEST_S, RUNS
+from bench.fmt import NAN, f, failures, med, ratio
+from bench.report_extras import profiles
+from bench.report_goals import goals, rss
+from bench.settings import DRAIN_EVENTS, INGEST_S, RUNS, WRK_CONNECTIONS
 
-NAN = float("nan")
-
-
-def f(x: float, spec: str = ",.0f") -> str:
-    return "—" if x != x else format(x, spec)  # NaN: no successful run
-
-
-def ratio(a: float, b: float) -> float:
-    return a / b if a == a and b == b and b else NAN
-
-
-def failures(rs: list[dict[str, Any]]) -> str:
-    bad = [r["error"] for r in rs if "error" in r]
-    return f" ({len(bad)} of {len(rs)} runs failed: {bad[0][:120]})" if bad else ""
+Section = Callable[[dict[str, Any]], list[str]]
 
 
 def single(s: dict[str, Any]) -> list[str]:
-    post, hz = s.get("post", {}), s.get("healthz", {})
-    return ["### Single request, no load (one at a time, 25/s, keep-alive)", "",
-            "| request | p50 ms | p99 ms | max ms | note |", "|---|---|---|---|---|",
-            f"| POST /payments | {f(post.get('post_p50_ms', NAN), '.2f')} | "
-            f"{f(post.get('post_p99_ms', NAN), '.2f')} | {f(post.get('post_max_ms', NAN), '.1f')}"
-            f" | {post.get('error', '')} |",
-            f"| GET /healthz (the HTTP floor) | {f(hz.get('post_p50_ms', NAN), '.2f')} | "
-            f"{f(hz.get('post_p99_ms', NAN), '.2f')} | {f(hz.get('post_max_ms', NAN), '.1f')} "
-            f"| {hz.get('error', '')} |", *_floors(s.get("floors", {})), ""]
-
-
-def _floors(fl: dict[str, Any]) -> list[str]:
-    if "error" in fl or not fl:
-        return [f"| floors | — | — | — | {fl.get('error', 'not measured')} |"]
-    pg, kafka = fl["pg_insert"], fl["kafka_publish"]
-    return [f"| floor: the API's insert alone, autocommit (asyncpg) | {pg['p50_ms']:.2f} | "
-            f"{pg['p99_ms']:.2f} | | one row, WAL flush included |",
-            f"| floor: one publish alone, acks=all, idempotent (aiokafka) | "
-            f"{kafka['p50_ms']:.2f} | {kafka['p99_ms']:.2f} | | send_and_wait |"]
+    rows = [("first POST /payments of a freshly started API (cold)", "cold"),
+            ("POST /payments, warmed up", "post"),
+            ("GET /healthz of the same API (the HTTP floor)", "healthz"),
+            ("Go durable-ingest peer: POST /payments, the API's settings", "go_post")]
+    lines = ["### Single request, no load (one at a time, 25/s, keep-alive; cold: one request "
+             "per fresh process)", "", "| request | p50 ms | p99 ms | failures |",
+             "|---|---|---|---|"]
+    for label, key in rows:
+        if key in s:
+            lines.append(f"| {label} | {f(med(s, key, 'post_p50_ms'), '.2f')} | "
+                         f"{f(med(s, key, 'post_p99_ms'), '.2f')} | {failures(s[key])} |")
+    fl = s.get("floors", {})
+    if "pg_insert" in fl:
+        pg, kafka = fl["pg_insert"], fl["kafka_publish"]
+        lines += [f"| floor: the API's insert alone, autocommit (asyncpg) | {pg['p50_ms']:.2f} | "
+                  f"{pg['p99_ms']:.2f} | 0 |",
+                  f"| floor: one publish alone, acks=all, idempotent (aiokafka) | "
+                  f"{kafka['p50_ms']:.2f} | {kafka['p99_ms']:.2f} | 0 |"]
+    elif fl:
+        lines.append(f"| floors | — | — | {fl.get('error', '')} |")
+    return [*lines, "", "Cold: the median over the rounds of one request each; the others: "
+            "medians over the rounds of each round's percentile.", ""]
 
 
 def ingest(ing: dict[str, Any]) -> list[str]:
-    lines = [f"### Ingest: wrk -t1 -c64, {INGEST_S} s per run, valid distinct bodies", "",
-             "| target | req/s | p50 ms | p99 ms | server CPU | wrk CPU | peak RSS MB | failures |",
-             "|---|---|---|---|---|---|---|---|"]
     labels = {"api": "transaction API: POST /payments (durable + published)",
               "ceiling": "bare FastAPI endpoint: same validation, no I/O, served the same way",
-              "go_peer": "Go durable-ingest peer: same row, same publish (franz-go, idempotent)",
+              "go_peer": "Go durable-ingest peer: same row, same record, one at a time, the "
+                         "API's settings",
+              "go_ceiling": "ceiling, Go: group commit + batched publish, same durability",
               "api_healthz": "transaction API: GET /healthz"}
+    lines = [f"### Ingest: wrk -t1 -c{WRK_CONNECTIONS}, {INGEST_S} s per run, valid distinct "
+             "bodies", "", "| target | req/s | p50 ms | p99 ms | server CPU | server CPU µs "
+             "per request | wrk CPU | peak RSS MB | failures |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, label in labels.items():
-        rs = ing.get(name, [])
-        lines.append(f"| {label} | {f(median_of(rs, 'rps'))} | "
-                     f"{f(median_of(rs, 'p50_us') / 1000, '.1f')} | "
-                     f"{f(median_of(rs, 'p99_us') / 1000, '.1f')} | "
-                     f"{f(median_of(rs, 'server_cpu_share'), '.0%')} | "
-                     f"{f(median_of(rs, 'generator_cpu_share'), '.0%')} | "
-                     f"{f(median_of(rs, 'peak_rss_mb'))} | {failures(rs) or 0} |")
-    api, ceiling, go, healthz = (median_of(ing.get(k, []), "rps")
-                                 for k in ("api", "ceiling", "go_peer", "api_healthz"))
-    lines += ["", f"Ours / bare endpoint: **{f(ratio(api, ceiling), '.2f')}** (goal ≥ 0.50). "
-              f"Ours / Go peer: **{f(ratio(api, go), '.2f')}**. Ours / /healthz: "
-              f"{f(ratio(api, healthz), '.2f')}.", ""]
+        if name not in ing:
+            continue
+        lines.append(f"| {label} | {f(med(ing, name, 'rps'))} | "
+                     f"{f(med(ing, name, 'p50_us') / 1000, '.1f')} | "
+                     f"{f(med(ing, name, 'p99_us') / 1000, '.1f')} | "
+                     f"{f(med(ing, name, 'server_cpu_share'), '.0%')} | "
+                     f"{f(med(ing, name, 'server_cpu_us_per_request'))} | "
+                     f"{f(med(ing, name, 'generator_cpu_share'), '.0%')} | "
+                     f"{f(med(ing, name, 'peak_rss_mb'))} | {failures(ing[name])} |")
+    api = med(ing, "api", "rps")
+    of = {name: f(ratio(api, med(ing, name, "rps")), ".2f") for name in labels}
+    lines += ["", f"Ours / bare endpoint: **{of['ceiling']}** (goal ≥ 0.50). Ours / Go peer: "
+              f"**{of['go_peer']}**. Ours / Go ceiling: **{of['go_ceiling']}**. Ours / /healthz: "
+              f"{of['api_healthz']}.", ""]
     return lines
 
 
 def drain(d: dict[str, Any]) -> list[str]:
-    ours = median_of(d.get("ours", []), "rate")
-    rows = [("our consumer, 1 process (events + notifications + offsets, one tx per batch)",
-             "ours"),
-            ("our consumer, 2 processes in one group", "ours_2x"),
-            ("our consumer, 1 process, BATCH_MAX_RECORDS=2000 (one run)", "ours_batch_2000"),
-            ("ceiling: raw aiokafka consume, no database", "raw_consume"),
-            ("ceiling: raw asyncpg COPY of the same rows, no Kafka", "raw_copy"),
-            ("peer: tuned Go (kafka-go + pgx, same dedup, COPY-staging write path)", "go_tuned"),
-            ("peer: the article's Go reader (ReadMessage, sync commit), 20 s from its first record",
-             "go_article_consume")]
-    lines = [f"### Drain: {DRAIN_EVENTS:,} events on 6 partitions, until all stored", "",
-             "| consumer | events/s | ours / this | CPU s | peak RSS MB | failures |",
-             "|---|---|---|---|---|---|"]
+    rows = [("our consumer, 1 process", "ours"), ("our consumer, 2 processes in one group",
+                                                  "ours_2x"),
+            ("peer: tuned Go (kafka-go + pgx), our tables, our statements", "go_tuned"),
+            ("ceiling: raw asyncpg COPY of the same rows, no Kafka, no dedup", "raw_copy"),
+            ("ceiling: raw aiokafka consume, no database", "raw_consume")]
+    ours = med(d, "ours", "rate")
+    lines = [f"### Drain: {DRAIN_EVENTS:,} events as the API publishes them, 6 partitions, "
+             "until every offset is stored", "",
+             "| consumer | events/s | ours / this | CPU s | CPU µs per event | steady CPU µs per "
+             "event | peak RSS MB | failures |", "|---|---|---|---|---|---|---|---|"]
     for label, key in rows:
-        rs = d.get(key, [])
-        rate = median_of(rs, "rate")
+        if key not in d:
+            continue
+        rate = med(d, key, "rate")
+        per_event = med(d, key, "cpu_seconds") / DRAIN_EVENTS * 1e6
         lines.append(f"| {label} | {f(rate)} | {f(ratio(ours, rate), '.2f')} | "
-                     f"{f(median_of(rs, 'cpu_seconds'), '.1f')} | "
-                     f"{f(median_of(rs, 'peak_rss_mb'))} | {failures(rs) or 0} |")
-    copy = median_of(d.get("raw_copy", []), "rate")
-    two = median_of(d.get("ours_2x", []), "rate")
-    go = median_of(d.get("go_tuned", []), "rate")
-    lines += ["", f"Ours / tuned Go: **{f(ratio(ours, go), '.2f')}**"
-              f" (goal ≥ 1.0); ours / raw COPY: **{f(ratio(ours, copy), '.2f')}** (goal ≥ 0.5); "
-              f"2 processes / 1: **{f(ratio(two, ours), '.2f')}**. Prefill "
-              f"{f(d.get('prefill_seconds', NAN), '.1f')} s.", ""]
-    for r in ok(d.get("go_article_produce", [])):
-        lines += [f"The article's Go producer as written (`WriteMessages` per message): "
-                  f"**{r['rate']:.1f} messages/s** over {r['seconds']:.0f} s.", ""]
+                     f"{f(med(d, key, 'cpu_seconds'), '.1f')} | {f(per_event, '.1f')} | "
+                     f"{f(med(d, key, 'steady_cpu_us_per_event'), '.1f')} | "
+                     f"{f(med(d, key, 'peak_rss_mb'))} | {failures(d[key])} |")
+    of = {key: f(ratio(ours, med(d, key, "rate")), ".2f") for _, key in rows}
+    lines += ["", f"Ours / tuned Go: **{of['go_tuned']}** (goal ≥ 1.0); ours / raw COPY: "
+              f"**{of['raw_copy']}** (goal ≥ 0.5); 2 processes / 1: "
+              f"**{f(ratio(med(d, 'ours_2x', 'rate'), ours), '.2f')}**. Prefill "
+              f"{f(d.get('prefill_seconds', NAN), '.1f')} s. CPU: the processes' own "
+              "(user + system), PostgreSQL's and Kafka's not included; steady = from the first "
+              "committed batch to the end, start-up excluded.", ""]
     return lines
 
 
 def latency(lat: dict[str, Any]) -> list[str]:
-    return [f"### Latency: open loop {lat['rate']}/s for {lat['seconds']} s, POST → row committed",
-            "", "| sent | accepted | processed | errors | e2e p50 ms | e2e p99 ms | e2e max ms | "
-            "POST p50 ms | POST p99 ms |", "|---|---|---|---|---|---|---|---|---|",
-            f"| {lat['sent']} | {lat['accepted']} | {lat['processed']} | {lat['errors']} | "
-            f"{f(lat['e2e_p50_ms'], '.1f')} | {f(lat['e2e_p99_ms'], '.1f')} | "
-            f"{f(lat['e2e_max_ms'], '.1f')} | {f(lat['post_p50_ms'], '.1f')} | "
-            f"{f(lat['post_p99_ms'], '.1f')} |", "",
-            f"Generator CPU share {lat['generator_cpu_share']:.0%}. "
-            f"{lat.get('error', '')}", ""]
+    runs = lat.get("runs", [])
+    stats = {k: med(lat, "runs", k) for k in ("e2e_p50_ms", "e2e_p99_ms", "e2e_max_ms",
+                                             "post_p50_ms", "post_p99_ms")}
+    ok = [r for r in runs if "sent" in r]
+    return [f"### Latency: open loop {lat['rate']}/s for {lat['seconds']} s, POST → its batch "
+            "committed", "", "| sent | accepted | processed | errors | e2e p50 ms | e2e p99 ms |"
+            " e2e max ms | POST p50 ms | POST p99 ms | failures |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            f"| {sum(r['sent'] for r in ok)} | {sum(r['accepted'] for r in ok)} | "
+            f"{sum(r['processed'] for r in ok)} | {sum(r['errors'] for r in ok)} | "
+            f"{f(stats['e2e_p50_ms'], '.1f')} | {f(stats['e2e_p99_ms'], '.1f')} | "
+            f"{f(stats['e2e_max_ms'], '.1f')} | {f(stats['post_p50_ms'], '.1f')} | "
+            f"{f(stats['post_p99_ms'], '.1f')} | {failures(runs)} |", "",
+            f"Counts summed over {len(runs)} runs on the same processes, percentiles the median "
+            "of the runs'. e2e = the consumer's commit log line (written right after the commit "
+            "returns, millisecond time) minus the event's occurred_at.", ""]
 
 
-def rss(results: dict[str, Any]) -> list[str]:
-    cells: list[tuple[str, str, float]] = []
-    if "api_peak_rss_mb" in results.get("single", {}):
-        cells.append(("single POSTs", "API", results["single"]["api_peak_rss_mb"]))
-    for name, who in (("api", "API"), ("ceiling", "bare endpoint"), ("go_peer", "Go peer")):
-        cells.append(("ingest", who, median_of(results.get("ingest", {}).get(name, []),
-                                               "peak_rss_mb")))
-    for key, label in (("ours", "drain, 1 process"), ("ours_2x", "drain, 2 processes (each)")):
-        cells.append((label, "consumer", median_of(results.get("drain", {}).get(key, []),
-                                                   "peak_rss_mb")))
-    lat = results.get("latency", {}).get("peak_rss_mb", {})
-    at = f"latency {results.get('latency', {}).get('rate', '?')}/s"
-    cells += [(at, "API", lat.get("api", NAN)), (at, "consumer", lat.get("consumer", NAN))]
-    worst = max((v for _, _, v in cells if v == v), default=NAN)
-    return ["### Memory: peak RSS (VmHWM) per process and load", "", "| load | process | MB |",
-            "|---|---|---|", *(f"| {a} | {b} | {f(v)} |" for a, b, v in cells), "",
-            f"Largest: **{f(worst)} MB** (goal ≤ 150 MB per service).", ""]
-
-
-def render(results: dict[str, Any], sections: dict[str, Any]) -> str:
+def render(results: dict[str, Any], sections: dict[str, Section]) -> str:
     m = results["machine"]
-    lines = [f"Run {results['started']} on {m['cpu']}, {m['memory_gib']} GiB; Python "
-             f"{m['python']}, Kafka {m['kafka']}, {m['versions']}; {m['go']}. Load average "
-             f"before {m.get('load_before')}, after {m.get('load_after')} (the machine is shared:"
-             " compare ratios inside one run, not absolute figures across runs).",
-             f"Command: `make bench` (BENCH_RUNS={RUNS}); medians of {RUNS} runs unless noted; "
-             "services at their default settings (LOG_LEVEL=INFO).", ""]
+    lines = ["## Machine and run", "",
+             f"{m['cpu']}, {m['memory_gib']} GiB; Python {m['python']}, Kafka {m['kafka']}, "
+             f"PostgreSQL {m.get('postgres', '?')}, {m['versions']}; {m['go']}. Load average "
+             f"before {m.get('load_before')}, after {m.get('load_after')}. `make bench`, "
+             f"BENCH_RUNS={RUNS}: every figure is the median of {RUNS} rounds unless noted, the "
+             f"variants of a workload interleaved round by round; it took {m.get('minutes', '?')}"
+             " minutes.", "", "## Results", ""]
     for name, section in sections.items():
         res = results.get(name)
         if res is None:
             continue
-        if "not_available" in res:
-            lines += [f"### {name}: not available — {res['not_available']}", ""]
-        elif "error" in res and len(res) == 1:
+        if "error" in res and len(res) == 1:
             lines += [f"### {name}: FAILED — {res['error']}", ""]
-        else:
-            try:
-                lines += section(res)
-            except Exception as exc:  # noqa: BLE001 - a report bug must not lose the others
-                lines += [f"### {name}: could not be reported ({exc!r}); see latest.json", ""]
-    lines += rss(results)
-    from bench.report_extras import profiles  # it imports this module's helpers
-
-    lines += profiles(results)
+            continue
+        try:
+            lines += section(res)
+        except Exception as exc:  # noqa: BLE001 - a report bug must not lose the others
+            lines += [f"### {name}: could not be reported ({exc!r}); see latest.json", ""]
+    lines += rss(results) + goals(results) + profiles(results)
     return "\n".join(lines)

@@ -1,9 +1,9 @@
-"""Report sections for the drain levers (write paths, decode) and the optional features."""
+"""Report sections for the drain levers (write paths, decode), key expiry, OpenTelemetry,
+webhooks and the profiles."""
 
 from typing import Any
 
-from bench.procs import median_of
-from bench.report import f, failures, ratio
+from bench.fmt import NAN, f, failures, med, ratio
 
 WRITE_PATHS = {
     "sqlalchemy_today": "baseline: CTE over unnest arrays, through SQLAlchemy",
@@ -27,7 +27,7 @@ def write_paths(w: dict[str, Any]) -> list[str]:
         return [*lines, "No result.", ""]
     head = " | ".join(f"batch {b}: events/s | client CPU | server CPU" for b, _ in sizes)
     lines += [f"| path | {head} |", "|---|" + "---|---|---|" * len(sizes)]
-    nan = float("nan")
+    nan = NAN
     for key, label in WRITE_PATHS.items():
         cells = []
         for _, r in sizes:
@@ -48,7 +48,7 @@ def write_paths(w: dict[str, Any]) -> list[str]:
 
 def decode(d: dict[str, Any]) -> list[str]:
     rate = d.get("rate", {})
-    base = rate.get("pydantic_each", float("nan"))
+    base = rate.get("pydantic_each", NAN)
     return ["### Consumer decode: records/s, one process, no I/O", "",
             "| decode | records/s | / today |", "|---|---|---|",
             *(f"| {k} | {f(v)} | {f(ratio(v, base), '.2f')} |" for k, v in rate.items()), ""]
@@ -56,26 +56,27 @@ def decode(d: dict[str, Any]) -> list[str]:
 
 def expiry(e: dict[str, Any]) -> list[str]:
     return ["### Idempotency-key expiry", "",
-            f"`{e.get('function')}` forgot **{f(e.get('rate', float('nan')))} keys/s** "
-            f"({e.get('keys')} keys older than the retention, {e.get('calls')} calls, "
-            f"{f(e.get('seconds', float('nan')), '.1f')} s, {e.get('left')} left; goal ≥ 3,000/s)."
-            f" {e.get('error', '')}", ""]
+            f"The API's `expire_idempotency_keys` forgot "
+            f"**{f(e.get('keys_per_s', NAN))} keys/s** ({e.get('expired')} keys past the "
+            f"retention among {e.get('fresh_kept')} fresh ones, batches of {e.get('batch_size')},"
+            f" {f(e.get('seconds', NAN), '.1f')} s, {e.get('left')} left; goal ≥ 3,000/s). "
+            f"{e.get('error', '')}", ""]
 
 
 def otel(o: dict[str, Any]) -> list[str]:
-    on, off = median_of(o.get("on", []), "rps"), median_of(o.get("off", []), "rps")
-    return ["### OpenTelemetry overhead on ingest", "",
+    on, off = med(o, "on", "rps"), med(o, "off", "rps")
+    bad = failures(o.get("on", []) + o.get("off", []))
+    return ["### OpenTelemetry on ingest", "",
             f"Export on (to a local OTLP sink): {f(on)} req/s; off: {f(off)} req/s; on / off "
-            f"**{f(ratio(on, off), '.2f')}**.{failures(o.get('on', []) + o.get('off', []))}", ""]
+            f"**{f(ratio(on, off), '.2f')}**. Failures: {bad}.", ""]
 
 
 def webhooks(w: dict[str, Any]) -> list[str]:
-    nan = float("nan")
-    return ["### Webhook delivery latency", "",
-            f"p50 {f(w.get('p50_ms', nan), '.1f')} ms, p99 {f(w.get('p99_ms', nan), '.1f')} ms, "
-            f"max {f(w.get('max_ms', nan), '.0f')}"
-            f" ms at {w.get('rate')} payments/s ({w.get('delivered')} of {w.get('expected')} "
-            f"notifications delivered). {w.get('error', '')}", ""]
+    return ["### Webhook delivery latency (one run)", "",
+            f"Payment accepted → the receiver has the request: p50 {f(w.get('p50_ms', NAN), '.1f')}"
+            f" ms, p99 {f(w.get('p99_ms', NAN), '.1f')} ms, max {f(w.get('max_ms', NAN), '.0f')} "
+            f"ms at {w.get('rate')} payments/s for {w.get('seconds')} s ({w.get('delivered')} of "
+            f"{w.get('expected')} credit notices delivered). {w.get('error', '')}", ""]
 
 
 def profiles(results: dict[str, Any]) -> list[str]:

@@ -1,8 +1,12 @@
 """What `make bench` reads from the environment, in one place.
 
-BENCH_RUNS (3), BENCH_INGEST_S (20), BENCH_DRAIN_EVENTS (200000), BENCH_LATENCY_RATE (500),
-BENCH_LATENCY_S (30), BENCH_SINGLE_N (300), BENCH_EXPIRY_KEYS (200000),
-BENCH_WRITE_PATH_EVENTS (30000), BENCH_ONLY (comma list of workloads),
+BENCH_RUNS (3; at least 3 for a full run), BENCH_INGEST_S (20), BENCH_DRAIN_EVENTS (200000),
+BENCH_LATENCY_RATE (500), BENCH_LATENCY_S (30), BENCH_SINGLE_N (200), BENCH_EXPIRY_KEYS
+(100000), BENCH_WRITE_PATH_EVENTS (30000), BENCH_ONLY (comma list of workloads),
+BENCH_QUICK=1 (small sizes and 2 runs: checks that the pipeline works, in a few minutes;
+its figures mean nothing and it does not touch BENCHMARKS.md),
+BENCH_PEERS_BIN (where make bench builds the Go peers; .local/bench/bin), BENCH_DATABASE
+(paystream_bench, dropped and made afresh),
 KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL (the admin database; the bench creates its own).
 The services run with their default settings: LOG_LEVEL is not passed on unless
 BENCH_LOG_LEVEL is set.
@@ -15,19 +19,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
-PEERS_BIN = ROOT / ".local" / "bench" / "bin"
+PEERS_BIN = Path(os.environ.get("BENCH_PEERS_BIN", str(ROOT / ".local" / "bench" / "bin")))
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 ADMIN_URL = os.environ.get("DATABASE_URL",
                            "postgresql+asyncpg://paystream@127.0.0.1:5432/paystream")
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-INGEST_S = int(os.environ.get("BENCH_INGEST_S", "20"))
-DRAIN_EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "200000"))
-LATENCY_RATE = int(os.environ.get("BENCH_LATENCY_RATE", "500"))
-LATENCY_S = int(os.environ.get("BENCH_LATENCY_S", "30"))
-SINGLE_N = int(os.environ.get("BENCH_SINGLE_N", "300"))
-EXPIRY_KEYS = int(os.environ.get("BENCH_EXPIRY_KEYS", "200000"))
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+def _int(name: str, full: int, quick: int) -> int:
+    return int(os.environ.get(name, str(quick if QUICK else full)))
+
+
+RUNS = _int("BENCH_RUNS", 3, 2)
+INGEST_S = _int("BENCH_INGEST_S", 20, 3)
+DRAIN_EVENTS = _int("BENCH_DRAIN_EVENTS", 200_000, 20_000)
+LATENCY_RATE = _int("BENCH_LATENCY_RATE", 500, 200)
+LATENCY_S = _int("BENCH_LATENCY_S", 30, 5)
+SINGLE_N = _int("BENCH_SINGLE_N", 200, 30)
+EXPIRY_KEYS = _int("BENCH_EXPIRY_KEYS", 100_000, 5_000)
+WRITE_PATH_EVENTS = _int("BENCH_WRITE_PATH_EVENTS", 30_000, 3_000)
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
 PARTITIONS = 6
+WRK_CONNECTIONS = 32
 
 
 def service_env(**extra: str) -> dict[str, str]:

@@ -1,5 +1,8 @@
-"""The SQL the write-path variants share (bench/write_paths.py)."""
+"""The SQL and the meter the write-path variants share (bench/write_paths.py)."""
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -7,6 +10,8 @@ import asyncpg
 from notification_consumer.ingest.planning import EventRow
 
 S = "notification_consumer"
+CLK = os.sysconf("SC_CLK_TCK")
+Sample = tuple[float, float, float]  # wall, client CPU, server CPU (seconds)
 # event_id, payer_id, payee_id, amount (text), currency, description, occurred_at, partition,
 # offset, payload_hash, trace_id
 Row = tuple[Any, ...]
@@ -70,3 +75,24 @@ async def offsets(conn: asyncpg.Connection, group: str, rows: list[Row]) -> None
 
 async def count(conn: asyncpg.Connection, group: str, processed: int) -> None:
     await conn.execute(_COUNT, group, processed)
+
+
+class Meter:
+    """Wall time, and CPU seconds of this process and of the PostgreSQL backend serving it:
+    on a shared machine CPU per event is steadier than wall time."""
+
+    def __init__(self, backend_pid: int) -> None:
+        self.stat = Path(f"/proc/{backend_pid}/stat")
+        self.wall, self.client, self.server = (time.perf_counter(), time.process_time(),
+                                               self._server())
+
+    def _server(self) -> float:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # PostgreSQL on another host: no server CPU figure
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / CLK
+
+    def done(self) -> Sample:
+        return (time.perf_counter() - self.wall, time.process_time() - self.client,
+                self._server() - self.server)

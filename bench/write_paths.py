@@ -21,40 +21,35 @@ Run: python -m bench.write_paths URL [events] -> one JSON line.
 
 import asyncio
 import io
-import os
 import statistics
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from bench.write_path_orm import run_sqlalchemy
 from bench.write_path_sql import (
     COPY_COLUMNS,
     EVENTS_FROM_STAGE,
     EVENTS_FROM_UNNEST,
     EVENTS_ONE,
     STAGE_DDL,
+    Meter,
     Row,
+    S,
+    Sample,
     count,
     offsets,
     rows_for,
 )
 from notification_consumer.ingest.planning import EventRow
-from notification_consumer.store import batch_sql, write_path
 from payment_events.events import PaymentAccepted
 
-S = "notification_consumer"
-CLK = os.sysconf("SC_CLK_TCK")
-Sample = tuple[float, float, float]  # wall, client CPU, server CPU (seconds)
 Write = Callable[[asyncpg.Connection, list[Row]], Awaitable[int]]
 
 
@@ -101,27 +96,6 @@ async def _truncate(conn: asyncpg.Connection) -> None:
                        f"{S}.consumer_offsets, {S}.consumer_counters")
 
 
-class Meter:
-    """Wall time, and CPU seconds of this process and of the PostgreSQL backend serving it:
-    on a shared machine CPU per event is steadier than wall time."""
-
-    def __init__(self, backend_pid: int) -> None:
-        self.stat = Path(f"/proc/{backend_pid}/stat")
-        self.wall, self.client, self.server = (time.perf_counter(), time.process_time(),
-                                               self._server())
-
-    def _server(self) -> float:
-        try:
-            fields = self.stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # PostgreSQL on another host: no server CPU figure
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / CLK
-
-    def done(self) -> Sample:
-        return (time.perf_counter() - self.wall, time.process_time() - self.client,
-                self._server() - self.server)
-
-
 async def run_variant(url: str, write: Write, batches: list[list[EventRow]]) -> Sample:
     conn = await asyncpg.connect(url, server_settings={"timezone": "UTC"})
     try:
@@ -137,75 +111,6 @@ async def run_variant(url: str, write: Write, batches: list[list[EventRow]]) -> 
         return meter.done()
     finally:
         await conn.close()
-
-
-# The service's event insert before the COPY path: one CTE over unnest() arrays.
-_UNNEST_CTE = text(f"""
-    WITH new AS (
-        INSERT INTO {S}.processed_events (event_id, payer_id, payee_id, amount, currency,
-            description, occurred_at, topic, partition, "offset", payload_hash, trace_id,
-            owner_scope)
-        SELECT i, pr, pe, CAST(a AS numeric), c, d, o, t, p, f, h, tr, sc
-        FROM unnest(CAST(:ids AS uuid[]), CAST(:payers AS text[]), CAST(:payees AS text[]),
-            CAST(:amounts AS text[]), CAST(:currencies AS text[]), CAST(:descriptions AS text[]),
-            CAST(:occurred AS timestamptz[]), CAST(:topics AS text[]), CAST(:partitions AS int[]),
-            CAST(:offsets AS bigint[]), CAST(:hashes AS text[]), CAST(:traces AS text[]),
-            CAST(:scopes AS text[]))
-            AS batch(i, pr, pe, a, c, d, o, t, p, f, h, tr, sc)
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id, payer_id, payee_id, amount, currency
-    ), {write_path.NOTES_OF_NEW}
-    SELECT event_id FROM new
-""")
-
-
-async def unnest_sqlalchemy(conn: AsyncConnection, rows: list[EventRow]) -> set[uuid.UUID]:
-    result = await conn.execute(_UNNEST_CTE, {
-        "ids": [r.event.event_id for r in rows],
-        "payers": [r.event.payer_id for r in rows],
-        "payees": [r.event.payee_id for r in rows],
-        "amounts": [str(r.event.amount) for r in rows],
-        "currencies": [r.event.currency for r in rows],
-        "descriptions": [r.event.description for r in rows],
-        "occurred": [r.event.occurred_at for r in rows],
-        "topics": [r.topic for r in rows],
-        "partitions": [r.partition for r in rows],
-        "offsets": [r.offset for r in rows],
-        "hashes": [r.payload_hash for r in rows],
-        "traces": [r.trace_id for r in rows],
-        "scopes": [r.owner_scope for r in rows],
-    })
-    return {row.event_id for row in result}
-
-
-async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: bool) -> Sample:
-    """The batch transaction through SQLAlchemy: the service's (stage once per connection,
-    the COPY path) or the unnest CTE before it; then the fenced offsets and the counters."""
-    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"),
-                                 pool_size=1, max_overflow=0,
-                                 connect_args={"server_settings": {"timezone": "UTC"}})
-    try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql(f"TRUNCATE {S}.processed_events, {S}.notifications")
-            pid = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
-            # The offsets are fenced: claim every partition the batches touch, as a consumer
-            # does on assignment, so each batch moves them like the real write does.
-            partitions = sorted({(r.topic, r.partition) for b in batches for r in b})
-            await batch_sql.claim(conn, "bench", partitions, 0, "bench", 0.0)
-        meter = Meter(pid)
-        for batch in batches:
-            next_offsets = {(r.topic, r.partition): r.offset + 1 for r in batch}
-            async with engine.begin() as conn:
-                if service_path:
-                    await write_path.ensure_stage(conn)
-                    inserted = await write_path.insert_events(conn, batch)
-                else:
-                    inserted = await unnest_sqlalchemy(conn, batch)
-                await batch_sql.store_offsets(conn, "bench", next_offsets, 0, "bench")
-                await batch_sql.count(conn, "bench", len(inserted), 0, 0)
-        return meter.done()
-    finally:
-        await engine.dispose()
 
 
 async def run_raw_copy(url: str, batches: list[list[EventRow]]) -> Sample:

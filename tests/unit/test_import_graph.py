@@ -6,7 +6,8 @@ import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {"services": ROOT / "services", "shared": ROOT / "shared", "tests": ROOT / "tests"}
+SOURCES = {"services": ROOT / "services", "shared": ROOT / "shared", "tests": ROOT / "tests",
+           "bench": ROOT / "bench"}
 
 
 def _modules() -> dict[str, Path]:

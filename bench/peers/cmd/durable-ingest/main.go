@@ -4,6 +4,7 @@
 // 422 when the body differs), publish the event with an idempotent acks=all producer
 // (franz-go), answer 202 after both, and mark the row published off the request path in
 // batches. net/http + pgx (pool of 10, like the API's statement pool) + franz-go.
+// -group-commit N makes it the ingest ceiling (groupcommit.go).
 package main
 
 import (
@@ -28,7 +29,7 @@ import (
 	"github.com/paystream/bench/peers/internal/event"
 )
 
-// The API's statements (services/transaction_api/requests.py), unchanged.
+// The API's statements (services/transaction_api/outbox/requests.py), unchanged.
 const insertRequest = `
     INSERT INTO transaction_api.payment_requests (event_id, scope, idempotency_key,
         request_hash, payer_id, payee_id, amount, currency, description, event_key,
@@ -49,6 +50,7 @@ type server struct {
 	topic   string
 	timeout time.Duration
 	marks   chan [16]byte
+	jobs    chan *job // nil: one insert and one publish per request
 }
 
 func main() {
@@ -57,7 +59,8 @@ func main() {
 	topic := flag.String("topic", "events.transactions", "topic to publish to")
 	dbURL := flag.String("database-url", "postgresql://paystream@127.0.0.1:5432/paystream", "PostgreSQL URL")
 	poolSize := flag.Int("pool", 10, "PostgreSQL connections (the API's DB_POOL_SIZE default)")
-	linger := flag.Duration("linger", 2*time.Millisecond, "producer linger (the API's default)")
+	linger := flag.Duration("linger", 0, "producer linger (the bench passes the API's default)")
+	writers := flag.Int("group-commit", 0, "writers sharing inserts and publishes (0: one per request)")
 	timeout := flag.Duration("publish-timeout", 2*time.Second, "publish wait before 202 'accepted'")
 	flag.Parse()
 	log.SetPrefix("durable-ingest: ")
@@ -86,6 +89,9 @@ func main() {
 	s := &server{db: db, kafka: client, topic: *topic, timeout: *timeout,
 		marks: make(chan [16]byte, 100_000)}
 	go s.marker(ctx)
+	if *writers > 0 {
+		s.groupCommit(ctx, *writers)
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /payments", s.create)
@@ -156,26 +162,28 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
+	if s.jobs != nil {
+		j := &job{id: id, key: keyArg, description: req.Description, hash: hash,
+			payer: req.PayerID, payee: req.PayeeID, amount: req.Amount, cur: req.Currency,
+			value: value, headers: headers, at: now, done: make(chan outcome, 1)}
+		s.jobs <- j
+		o := <-j.done
+		switch {
+		case o.err != nil:
+			problem(w, &invalid{503, "database", o.err.Error()})
+		case o.inserted:
+			accepted(w, idText, status(o.published), now)
+		default:
+			s.replay(ctx, w, key, hash)
+		}
+		return
+	}
 	var inserted [16]byte
 	err = s.db.QueryRow(ctx, insertRequest, id, "public", keyArg, hash, req.PayerID,
 		req.PayeeID, amount, req.Currency, req.Description, []byte(req.PayerID), value,
 		headersJSON(headers), now).Scan(&inserted)
 	if errors.Is(err, pgx.ErrNoRows) { // the key was used before: answer that request
-		var earlier [16]byte
-		var earlierHash string
-		var created time.Time
-		var published bool
-		if err := s.db.QueryRow(ctx, byKey, "public", key).Scan(&earlier, &earlierHash,
-			&created, &published); err != nil {
-			problem(w, &invalid{503, "database", err.Error()})
-			return
-		}
-		if earlierHash != hash {
-			problem(w, bad("Idempotency-Key", "this Idempotency-Key was used with a different request body"))
-			return
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		accepted(w, formatUUID(earlier), status(published), created)
+		s.replay(ctx, w, key, hash)
 		return
 	}
 	if err != nil {
@@ -192,13 +200,37 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 	accepted(w, idText, status(published), now)
 }
 
-// publish is the request path's one bounded attempt (acks=all, idempotent producer).
-func (s *server) publish(ctx context.Context, key string, value []byte, headers []header) bool {
+// replay answers a request whose Idempotency-Key was used before: that request again, or
+// 422 when the body differs.
+func (s *server) replay(ctx context.Context, w http.ResponseWriter, key, hash string) {
+	var earlier [16]byte
+	var earlierHash string
+	var created time.Time
+	var published bool
+	if err := s.db.QueryRow(ctx, byKey, "public", key).Scan(&earlier, &earlierHash,
+		&created, &published); err != nil {
+		problem(w, &invalid{503, "database", err.Error()})
+		return
+	}
+	if earlierHash != hash {
+		problem(w, bad("Idempotency-Key", "this Idempotency-Key was used with a different request body"))
+		return
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	accepted(w, formatUUID(earlier), status(published), created)
+}
+
+func record(key string, value []byte, headers []header) *kgo.Record {
 	rec := &kgo.Record{Key: []byte(key), Value: value}
 	for _, h := range headers {
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: h.key, Value: []byte(h.value)})
 	}
+	return rec
+}
+
+// publish is the request path's one bounded attempt (acks=all, idempotent producer).
+func (s *server) publish(ctx context.Context, key string, value []byte, headers []header) bool {
 	pctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.kafka.ProduceSync(pctx, rec).FirstErr() == nil
+	return s.kafka.ProduceSync(pctx, record(key, value, headers)).FirstErr() == nil
 }

@@ -1,11 +1,12 @@
 package main
 
-// The request rules of POST /payments (services/transaction_api/schemas.py and
+// The request rules of POST /payments (services/transaction_api/http/schemas.py and
 // shared/payment_events/money.py), the event's wire form (codec.py) and the request hash
 // that decides whether two requests under one Idempotency-Key are the same.
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -162,7 +163,8 @@ type wireEvent struct {
 // header is one Kafka record header.
 type header struct{ key, value string }
 
-// encodeEvent returns the record value and the CloudEvents headers (binary content mode).
+// encodeEvent returns the record value and the CloudEvents headers (binary content mode),
+// with a new trace's traceparent, as the API sends when the caller brought none.
 func encodeEvent(r request, amount, eventID string, at time.Time) ([]byte, []header) {
 	ts := at.UTC().Format("2006-01-02T15:04:05.000000Z")
 	value, _ := json.Marshal(wireEvent{1, eventID, r.PayerID, r.PayeeID, amount, r.Currency,
@@ -176,7 +178,14 @@ func encodeEvent(r request, amount, eventID string, at time.Time) ([]byte, []hea
 		{"ce_time", ts},
 		{"ce_dataschema", "urn:paystream:schema:payment-accepted:v1"},
 		{"ce_schemaversion", "1"},
+		{"ce_traceparent", newTraceparent()},
 	}
+}
+
+func newTraceparent() string {
+	var ids [24]byte
+	_, _ = rand.Read(ids[:])
+	return "00-" + hex.EncodeToString(ids[:16]) + "-" + hex.EncodeToString(ids[16:]) + "-01"
 }
 
 // headersJSON is the stored event_headers: [[name, value], ...] like the API writes.

@@ -26,6 +26,8 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Second, "per-request timeout")
 	prefix := flag.String("prefix", "lat", "payer id prefix (distinct bodies per run)")
 	method := flag.String("method", "POST", "POST (a payment body) or GET (no body)")
+	payee := flag.String("payee", "", "payee id of every payment (default: <prefix>_payee)")
+	bearer := flag.String("bearer", "", "API key sent as Authorization: Bearer (default: none)")
 	flag.Parse()
 
 	client := &http.Client{
@@ -35,6 +37,9 @@ func main() {
 			MaxIdleConnsPerHost: 2048,
 			IdleConnTimeout:     60 * time.Second,
 		},
+	}
+	if *payee == "" {
+		*payee = *prefix + "_payee"
 	}
 	total := int(float64(*rate) * duration.Seconds())
 	latencies := make([]time.Duration, total)
@@ -49,8 +54,8 @@ func main() {
 		wg.Add(1)
 		go func(i int, scheduled time.Time) {
 			defer wg.Done()
-			body := fmt.Sprintf(`{"payer_id":"%s_%d","payee_id":"%s_payee","amount":"3.00",`+
-				`"currency":"EUR"}`, *prefix, i, *prefix)
+			body := fmt.Sprintf(`{"payer_id":"%s_%d","payee_id":"%s","amount":"3.00",`+
+				`"currency":"EUR"}`, *prefix, i, *payee)
 			var req *http.Request
 			var err error
 			if *method == http.MethodGet {
@@ -63,6 +68,9 @@ func main() {
 				return
 			}
 			req.Header.Set("Content-Type", "application/json")
+			if *bearer != "" {
+				req.Header.Set("Authorization", "Bearer "+*bearer)
+			}
 			resp, err := client.Do(req)
 			if err != nil {
 				latencies[i] = time.Since(scheduled)

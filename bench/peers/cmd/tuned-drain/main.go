@@ -1,13 +1,12 @@
 // tuned-drain is a tuned Go consumer doing the notification consumer's job: read payment
 // events with a kafka-go consumer-group Reader (FetchMessage, tuned fetch sizes, a deep
 // prefetch queue), gather them into batches, and write each batch in ONE PostgreSQL
-// transaction (pgx): insert the events with ON CONFLICT (event_id) DO NOTHING, insert a
-// debit (payer) and a credit (payee) notification for each event actually inserted, and
-// upsert the stored next offset per partition. Only after that commit are the batch's
-// offsets committed to Kafka (synchronously, CommitInterval 0).
-//
-// It writes to its own schema, go_peer (created if missing, same table shapes as
-// notification_consumer's), never to the service's schema.
+// transaction (pgx) with the consumer's own statements, into the consumer's own tables
+// (notification_consumer, as our migrations made them: indexes, stored hash columns,
+// triggers): the events through a COPY staging table with ON CONFLICT (event_id) DO NOTHING
+// and their debit and credit notifications, the fenced stored offsets, the counters row.
+// After that commit, the offsets go to Kafka in the background (CommitInterval 1 s), as the
+// consumer's own offset copy does.
 package main
 
 import (
@@ -35,19 +34,14 @@ func main() {
 	timeout := flag.Duration("timeout", 90*time.Second, "stop this long after the first message")
 	joinTimeout := flag.Duration("join-timeout", 60*time.Second, "give up when no message came within this long (group join, first fetch)")
 	batchSize := flag.Int("batch", 500, "most messages in one batch (one transaction)")
-	linger := flag.Duration("linger", 20*time.Millisecond, "after a batch's first message, wait at most this long to fill it")
-	method := flag.String("method", "unnest", "how events reach PostgreSQL: unnest (array parameters) or copy (COPY into a temp table)")
+	linger := flag.Duration("linger", 100*time.Millisecond, "after a batch's first message, wait at most this long to fill it (the consumer's BATCH_WAIT_MS)")
 	minBytes := flag.Int("min-bytes", 64<<10, "fetch MinBytes")
 	maxBytes := flag.Int("max-bytes", 8<<20, "fetch MaxBytes")
 	maxWait := flag.Duration("max-wait", 100*time.Millisecond, "fetch MaxWait")
-	truncate := flag.Bool("truncate", false, "empty the go_peer tables first")
 	flag.Parse()
 	log.SetPrefix("tuned-drain: ")
 	if *topic == "" {
 		log.Fatal("-topic is required")
-	}
-	if *method != "unnest" && *method != "copy" {
-		log.Fatalf("-method must be unnest or copy, not %q", *method)
 	}
 	if *batchSize < 1 {
 		log.Fatal("-batch must be at least 1")
@@ -66,20 +60,11 @@ func main() {
 		log.Fatalf("connect to PostgreSQL: %v", err)
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
-	if _, err := conn.Exec(ctx, ddl); err != nil {
-		log.Fatalf("create go_peer schema: %v", err)
+	if _, err := conn.Exec(ctx, createStage); err != nil {
+		log.Fatalf("create staging table: %v", err)
 	}
-	if *truncate {
-		if _, err := conn.Exec(ctx, `TRUNCATE go_peer.processed_events, go_peer.notifications, go_peer.consumer_offsets`); err != nil {
-			log.Fatalf("truncate: %v", err)
-		}
-	}
-	if *method == "copy" {
-		if _, err := conn.Exec(ctx, createStage); err != nil {
-			log.Fatalf("create staging table: %v", err)
-		}
-	}
-	d := &drain{conn: conn, method: *method, group: *group, topic: *topic}
+	d := &drain{conn: conn, group: *group, topic: *topic,
+		member: fmt.Sprintf("tuned-drain-%d", os.Getpid()), claimed: map[int32]bool{}}
 
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        strings.Split(*brokers, ","),
@@ -90,10 +75,10 @@ func main() {
 		MaxBytes:       *maxBytes,
 		MaxWait:        *maxWait,
 		QueueCapacity:  2 * *batchSize, // keep fetching while a batch is being written
-		CommitInterval: 0,              // CommitMessages below is synchronous, once per batch
+		CommitInterval: time.Second,    // the database holds the truth; Kafka's copy trails
 	})
-	log.Printf("reading %s as group %s into go_peer (%s, batch %d), expecting %d within %s",
-		*topic, *group, *method, *batchSize, *expect, *timeout)
+	log.Printf("reading %s as group %s (batch %d), expecting %d within %s",
+		*topic, *group, *batchSize, *expect, *timeout)
 
 	var c counts
 	var first, lastCommit time.Time
@@ -133,7 +118,7 @@ loop:
 		t1 := time.Now()
 
 		rows, next, skipped, repeated := plan(batch)
-		inserted, notes, err := d.write(ctx, rows, next)
+		inserted, stored, err := d.write(ctx, rows, next)
 		if err != nil {
 			runErr = fmt.Errorf("batch %d: %w", c.batches+1, err)
 			break loop
@@ -154,9 +139,8 @@ loop:
 		c.batches++
 		c.messages += len(batch)
 		c.inserted += inserted
-		c.notifications += notes
 		c.skipped += skipped
-		c.duplicates += repeated + len(rows) - inserted
+		c.duplicates += repeated + stored
 		if c.batches%10 == 0 {
 			log.Printf("%d messages, %d inserted, %d batches", c.messages, c.inserted, c.batches)
 		}
@@ -174,14 +158,12 @@ loop:
 		out.F("inserted", c.inserted),
 		out.F("seconds", out.Round(seconds)),
 		out.F("rate", out.Rate(c.messages, seconds)),
-		out.F("notifications", c.notifications),
 		out.F("duplicates", c.duplicates),
 		out.F("skipped", c.skipped),
 		out.F("batches", c.batches),
 		out.F("fetch_seconds", out.Round(c.fetch.Seconds())),
 		out.F("db_seconds", out.Round(c.db.Seconds())),
 		out.F("kafka_commit_seconds", out.Round(c.commit.Seconds())),
-		out.F("method", *method),
 		out.F("batch", *batchSize),
 		out.F("seconds_total", out.Round(total)),
 		out.F("expected", *expect),
