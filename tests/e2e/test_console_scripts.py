@@ -14,8 +14,9 @@ async def test_post_then_get_processed_event_and_trace_follows(
     main, dlq = topics
     env = {"DATABASE_URL": database_url, "KAFKA_TOPIC": main, "KAFKA_DLQ_TOPIC": dlq,
            "KAFKA_GROUP_ID": unique("group"), "BATCH_WAIT_MS": "20"}
-    api = Service("transaction-api", env).start()
-    # The consumer logs each event (with its trace id) at DEBUG; at INFO one line per batch.
+    # Both log each payment (with its trace id) at DEBUG; at INFO, the API nothing per request
+    # and the consumer one line per batch.
+    api = Service("transaction-api", {**env, "LOG_LEVEL": "DEBUG"}).start()
     consumer = Service("notification-consumer", {**env, "LOG_LEVEL": "DEBUG"}).start()
     try:
         await api.ready()
