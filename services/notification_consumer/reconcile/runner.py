@@ -54,7 +54,7 @@ class Reconciler:
                                 timedelta(seconds=settings.reconcile_window_s),
                                 settings.reconcile_late_minutes_per_run)
         self._background = Periodic("reconciler", settings.reconcile_interval_s,
-                                    self._reconcile_recent, _reconcile_failed)
+                                    self.reconcile_recent, _reconcile_failed)
 
     def settle(self) -> timedelta:
         lag_s = max((self.lag.lag_seconds(p) for p in list(self.lag.samples)), default=0.0)
@@ -76,7 +76,7 @@ class Reconciler:
         await self._background.stop()
         await self.api.close()
 
-    async def _reconcile_recent(self) -> None:
+    async def reconcile_recent(self) -> None:
         """The background run over the recent window, and the older minutes that received a
         late publish (late.py): the only writer of the gauges."""
         until = datetime.now(UTC)
