@@ -5,10 +5,10 @@ Reads only; the consumer calls these, never the other way round. With API_KEYS s
 valid key may read them (the answer holds ids and hashes, no amounts or parties).
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +23,7 @@ from transaction_api.outbox.requests import T
 router = APIRouter(tags=["reconciliation"], dependencies=[Depends(get_caller)])
 LONGEST = timedelta(days=7)
 MAX_BUCKET_ROWS = 200_000
+MAX_MINUTES = 1_000
 
 _BUCKETS = text(f"""
     SELECT date_trunc('minute', created_at) AS minute, count(*) AS n,
@@ -36,6 +37,17 @@ _BUCKET = text(f"""
     FROM {T} WHERE created_at >= :since AND created_at < :until
     ORDER BY created_at LIMIT {MAX_BUCKET_ROWS}
 """)
+
+
+# Index-only over payment_requests_published (published_at, carrying created_at): the rows
+# published in the window, never the table; keyset-paginated on the accepted minute.
+_PUBLISHED_MINUTES = text(f"""
+    SELECT DISTINCT date_trunc('minute', created_at) AS minute FROM {T}
+    WHERE published_at >= :since AND published_at < :until
+      AND created_at < :accepted_before AND date_trunc('minute', created_at) > :after
+    ORDER BY 1 LIMIT :limit
+""")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -75,6 +87,27 @@ async def bucket(engine: Engine,
         {"event_id": str(r.event_id), "payload_hash": fold(r.payload_hash),
          "accepted_at": _iso(r.created_at), "published_at": _iso(r.published_at)}
         for r in rows]}
+
+
+@router.get("/outbox/published-minutes", responses=_problems(400, 401, 503),
+            summary="Minutes of accepted time that hold a payment published in a window")
+async def published_minutes(
+        engine: Engine, since: Instant = None, until: Instant = None,
+        accepted_before: Annotated[str | None, Query(max_length=40)] = None,
+        after: Annotated[str | None, Query(max_length=40)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_MINUTES)] = MAX_MINUTES) -> dict[str, Any]:
+    """Where a payment published late landed: the minutes (of its accepted time, as the
+    buckets count it) of payments Kafka acknowledged in [since, until), accepted before
+    `accepted_before`, after the minute `after` (the previous page's `next`)."""
+    start, end = parse_window(since, until, default=timedelta(minutes=15), longest=LONGEST)
+    before = parse_instant(accepted_before, "accepted_before") if accepted_before else end
+    cursor = parse_instant(after, "after") if after else EPOCH
+    rows = await _read(engine, _PUBLISHED_MINUTES, {
+        "since": start, "until": end, "accepted_before": before, "after": cursor,
+        "limit": limit})
+    minutes = [r.minute.isoformat() for r in rows]
+    return {"since": start.isoformat(), "until": end.isoformat(), "minutes": minutes,
+            "next": minutes[-1] if len(minutes) == limit else None}
 
 
 def _iso(value: datetime | None) -> str | None:

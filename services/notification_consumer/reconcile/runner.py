@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.ingest.lag import LagWindow
+from notification_consumer.reconcile.late import LateMinutes
 from notification_consumer.reconcile.report import Report, reconcile
 from notification_consumer.reconcile.settings import ReconcileSettings
 from notification_consumer.reconcile.sources import ApiBuckets
@@ -49,8 +50,11 @@ class Reconciler:
         self.api_key = settings.api_key.get_secret_value() or next(
             (k.strip() for k in fallback if k.strip()), None) or None
         self.api = ApiBuckets(settings.api_url, self.api_key)
+        self.late = LateMinutes(lambda: self.api,
+                                timedelta(seconds=settings.reconcile_window_s),
+                                settings.reconcile_late_minutes_per_run)
         self._background = Periodic("reconciler", settings.reconcile_interval_s,
-                                    self._reconcile_recent, _reconcile_failed)
+                                    self.reconcile_recent, _reconcile_failed)
 
     def settle(self) -> timedelta:
         lag_s = max((self.lag.lag_seconds(p) for p in list(self.lag.samples)), default=0.0)
@@ -72,17 +76,21 @@ class Reconciler:
         await self._background.stop()
         await self.api.close()
 
-    async def _reconcile_recent(self) -> None:
-        """The background run over the recent window: the only writer of the gauges."""
+    async def reconcile_recent(self) -> None:
+        """The background run over the recent window, and the older minutes that received a
+        late publish (late.py): the only writer of the gauges."""
         until = datetime.now(UTC)
-        report = await self.run(until - timedelta(seconds=self.settings.reconcile_window_s),
-                                until)
-        MISSING.set(report.missing)
-        DUPLICATES.set(report.duplicates)
-        MISMATCHED.set(report.mismatched)
+        since = until - timedelta(seconds=self.settings.reconcile_window_s)
+        report = await self.run(since, until)
+        await self.late.find(until)
+        late = await self.late.check(since, until, self.run)
+        missing, duplicates, mismatched = self.late.totals()
+        MISSING.set(report.missing + missing)
+        DUPLICATES.set(report.duplicates + duplicates)
+        MISMATCHED.set(report.mismatched + mismatched)
         LAST_SUCCESS.set(time.time())
-        if not report.balanced:
-            log.error("books do not balance", extra=report.as_dict())
+        for unbalanced in (r for r in (report, *late) if not r.balanced):
+            log.error("books do not balance", extra=unbalanced.as_dict())
 
 
 def _reconcile_failed(exc: Exception) -> None:

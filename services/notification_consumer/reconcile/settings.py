@@ -27,6 +27,10 @@ class ReconcileSettings(ApiSideSettings):
     reconcile_window_s: float = Field(
         default=900.0, gt=0, le=86_400,
         description="Seconds of history each background reconciliation checks.")
+    reconcile_late_minutes_per_run: int = Field(
+        default=60, ge=1, le=10_080,
+        description="Older minutes that received a late publish, reconciled per background "
+                    "run; each stays followed until nothing in it is missing or in flight.")
     reconcile_grace_s: float = Field(
         default=30.0, ge=0, le=86_400,
         description="A payment published less than this (plus the current lag) ago counts as "

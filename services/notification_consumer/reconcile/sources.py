@@ -83,6 +83,27 @@ class ApiBuckets:
         except (KeyError, TypeError, ValueError) as exc:
             raise ApiUnavailable(f"unexpected bucket document: {exc!r}") from exc
 
+    async def published_minutes(self, since: datetime, until: datetime,
+                                accepted_before: datetime, *, pages: int) -> list[datetime]:
+        """The accepted minutes before `accepted_before` that hold a payment published in
+        [since, until): where a late-published payment landed. At most `pages` calls."""
+        minutes: list[datetime] = []
+        after: str | None = None
+        for _ in range(pages):
+            params = {"since": since.isoformat(), "until": until.isoformat(),
+                      "accepted_before": accepted_before.isoformat()}
+            if after is not None:
+                params["after"] = after
+            body = await self._get("/outbox/published-minutes", params)
+            try:
+                minutes += [datetime.fromisoformat(m) for m in body["minutes"]]
+                after = body["next"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ApiUnavailable(f"unexpected minutes document: {exc!r}") from exc
+            if after is None:
+                break
+        return minutes
+
 
 _BUCKETS = text(f"""
     SELECT date_trunc('minute', occurred_at) AS minute, count(*) AS n,
