@@ -23,15 +23,18 @@ _HEAD = f"""SELECT account_id, id, next_attempt_at <= now() AS due
             FROM {S}.webhook_deliveries"""
 # The due heads of subscription `s` (a column of the enclosing query), at most :per_sub.
 DUE_HEADS = f"""ARRAY(
-    WITH RECURSIVE bounds AS (
-        SELECT min(id) AS lo, max(id) AS hi FROM {S}.webhook_deliveries
-        WHERE {_PENDING} AND account_id IS NOT NULL
-    ), pivot AS (
-        SELECT (SELECT account_id FROM {S}.webhook_deliveries
-                WHERE {_PENDING} AND account_id IS NOT NULL
-                    AND id >= bounds.lo + floor(random() * (bounds.hi - bounds.lo + 1))
-                ORDER BY id LIMIT 1) AS account
-        FROM bounds
+    WITH RECURSIVE bounds AS MATERIALIZED (  -- (subscription_id, id): the pending index
+        SELECT (SELECT id FROM {S}.webhook_deliveries WHERE {_PENDING}
+                ORDER BY subscription_id, id LIMIT 1) AS lo,
+               (SELECT id FROM {S}.webhook_deliveries WHERE {_PENDING}
+                ORDER BY subscription_id DESC, id DESC LIMIT 1) AS hi
+    ), spot AS MATERIALIZED (  -- drawn once: random() in a WHERE is drawn per row
+        SELECT CAST(lo + floor(random() * (hi - lo + 1)) AS bigint) AS id FROM bounds
+    ), pivot AS MATERIALIZED (
+        SELECT COALESCE((SELECT account_id FROM {S}.webhook_deliveries
+                         WHERE {_PENDING} AND id >= spot.id
+                         ORDER BY subscription_id, id LIMIT 1), '') AS account
+        FROM spot
     ), walk(account, head, due, lap, step, pivot) AS (
         (SELECT h.account_id, h.id, h.due, 1, 1, pivot.account FROM pivot CROSS JOIN LATERAL (
             {_HEAD} WHERE {_PENDING} AND account_id >= pivot.account
