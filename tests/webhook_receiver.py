@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,8 @@ class Attempt:
 class Receiver:
     secrets: list[str] = field(default_factory=list)
     fail_first: int = 0  # answer 500 to the first N attempts of each webhook-id
+    # When set, fail_first applies only to the webhook-ids (with their payload) it accepts.
+    failing: Callable[[str, dict[str, Any]], bool] | None = None
     hang_attempt: int | None = None  # this attempt number of each webhook-id hangs
     hang_s: float = 5.0
     delay_s: float = 0.0
@@ -61,7 +63,8 @@ class Receiver:
         number = self.counts()[webhook_id] + 1
         payload = json.loads(body)
         trace = headers.get("traceparent")
-        if number <= self.fail_first:
+        chosen = self.failing is None or self.failing(webhook_id, payload)
+        if number <= self.fail_first and chosen:
             self.attempts.append(Attempt(webhook_id, number, 500, verified, payload, trace))
             return Response("temporarily broken", status_code=500)
         if number == self.hang_attempt:

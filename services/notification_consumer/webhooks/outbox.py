@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.store.batch_sql import S
+from notification_consumer.webhooks import ordering
 
 # Only subscriptions with pending work are candidates (a skip scan over the pending index
 # finds them, however many idle subscriptions exist); they are taken in random order and each
@@ -30,7 +31,8 @@ _CANDIDATES = text(f"""
         FROM busy WHERE busy.id IS NOT NULL
     )
     SELECT d.id, d.subscription_id, s.owner_scope FROM (
-        SELECT s.id, s.owner_scope FROM busy JOIN {S}.webhook_subscriptions s ON s.id = busy.id
+        SELECT s.id, s.owner_scope, s.ordering
+        FROM busy JOIN {S}.webhook_subscriptions s ON s.id = busy.id
         WHERE s.status = 'active' AND NOT (s.id = ANY(CAST(:full AS uuid[])))
             AND NOT (COALESCE(s.owner_scope, '') = ANY(CAST(:full_owners AS text[])))
             AND EXISTS (SELECT 1 FROM {S}.webhook_deliveries due
@@ -38,10 +40,20 @@ _CANDIDATES = text(f"""
                             AND due.next_attempt_at <= now())
         ORDER BY random() LIMIT :max_subs
     ) s CROSS JOIN LATERAL (
-        SELECT id, subscription_id FROM {S}.webhook_deliveries
-        WHERE subscription_id = s.id AND state = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at, id LIMIT :per_sub
-        FOR UPDATE SKIP LOCKED
+        SELECT * FROM (
+            SELECT id, subscription_id FROM {S}.webhook_deliveries
+            WHERE s.ordering IS NULL AND subscription_id = s.id AND state = 'pending'
+                AND next_attempt_at <= now()
+            ORDER BY next_attempt_at, id LIMIT :per_sub
+            FOR UPDATE SKIP LOCKED) unordered
+        UNION ALL
+        -- Ordered by account: only each account's oldest pending delivery (see ordering.py).
+        SELECT * FROM (
+            SELECT id, subscription_id FROM {S}.webhook_deliveries
+            WHERE s.ordering = 'account' AND id = ANY({ordering.DUE_HEADS})
+                AND state = 'pending' AND next_attempt_at <= now()
+            ORDER BY next_attempt_at, id LIMIT :per_sub
+            FOR UPDATE SKIP LOCKED) heads
     ) d
 """)
 _LEASE = text(f"""

@@ -2,7 +2,7 @@
 their deliveries (list with every attempt, redeliver by hand)."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
@@ -31,6 +31,10 @@ class NewSubscription(BaseModel):
     description: str | None = Field(default=None, max_length=280, pattern=DESCRIPTION_PATTERN,
                                     description="at most 280 characters, no control "
                                                 "characters (Unicode category Cc)")
+    ordering: Literal["account"] | None = Field(
+        default=None, description="`account`: one account's deliveries go one at a time, in "
+                                  "event order; a failing one holds that account's later "
+                                  "ones (for this subscription only). None: unordered")
 
 
 class Subscription(BaseModel):
@@ -38,6 +42,7 @@ class Subscription(BaseModel):
     url: str
     account_id: str | None
     description: str | None
+    ordering: str | None = Field(description="`account`, or none (unordered)")
     status: str = Field(description="`active`, or `disabled` after repeated failure")
     consecutive_failures: int
     disabled_at: datetime | None
@@ -66,6 +71,10 @@ class Delivery(BaseModel):
     delivered_at: datetime | None
     last_status: int | None
     last_error: str | None
+    held_by: int | None = Field(
+        default=None, description="ordered subscription: the older pending delivery of the "
+                                  "same account this one waits behind (in its lease or "
+                                  "waiting for a retry)")
     attempt_log: list[dict[str, Any]] = []
 
     @classmethod
@@ -100,7 +109,8 @@ async def create(ctx: Ctx, caller: CallerDep, body: NewSubscription) -> Subscrip
     async with ctx.creating.hold(caller.quota_key):
         row = await subscriptions.create(ctx.engine, caller.owner, body.url, body.account_id,
                                          body.description, secret,
-                                         ctx.settings.webhook_max_subscriptions_per_key)
+                                         ctx.settings.webhook_max_subscriptions_per_key,
+                                         body.ordering)
     if row is None:
         raise QuotaExceeded("subscriptions", ctx.settings.webhook_max_subscriptions_per_key,
                             "WEBHOOK_MAX_SUBSCRIPTIONS_PER_KEY")

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notification_consumer.store import reads
 from notification_consumer.store.batch_sql import S
+from notification_consumer.webhooks.ordering import HELD_BY
 
 OWNED = "owner_scope IS NOT DISTINCT FROM :owner"
-COLUMNS = """id, owner_scope, account_id, url, description, status, consecutive_failures,
-    disabled_at, disabled_reason, created_at, previous_secret_expires_at"""
+COLUMNS = """id, owner_scope, account_id, url, description, ordering, status,
+    consecutive_failures, disabled_at, disabled_reason, created_at, previous_secret_expires_at"""
 MAX_LISTED = 500
 
 
@@ -24,7 +25,8 @@ def _one(row: Any) -> dict[str, Any] | None:
 
 
 async def create(engine: AsyncEngine, owner: str | None, url: str, account_id: str | None,
-                 description: str | None, secret: str, quota: int) -> dict[str, Any] | None:
+                 description: str | None, secret: str, quota: int,
+                 ordering: str | None = None) -> dict[str, Any] | None:
     """The new subscription; None when the owner already holds `quota` of them. The owner's
     advisory lock makes count-then-insert one step for concurrent requests of one key."""
     async with reads.reading_errors(), engine.begin() as conn:
@@ -32,12 +34,12 @@ async def create(engine: AsyncEngine, owner: str | None, url: str, account_id: s
                            {"lock": f"webhook-quota:{owner or ''}"})
         row = (await conn.execute(text(f"""
             INSERT INTO {S}.webhook_subscriptions (owner_scope, account_id, url, description,
-                secret)
-            SELECT :owner, :account, :url, :description, :secret
+                secret, ordering)
+            SELECT :owner, :account, :url, :description, :secret, :ordering
             WHERE (SELECT count(*) FROM {S}.webhook_subscriptions WHERE {OWNED}) < :quota
             RETURNING {COLUMNS}"""), {"owner": owner, "account": account_id, "url": url,
                                       "description": description, "secret": secret,
-                                      "quota": quota})).first()
+                                      "quota": quota, "ordering": ordering})).first()
     return _one(row)
 
 
@@ -117,10 +119,11 @@ async def redeliver(engine: AsyncEngine, owner: str | None, sub_id: UUID, delive
 
 async def deliveries(engine: AsyncEngine, owner: str | None, sub_id: UUID, limit: int,
                      before: int | None) -> list[dict[str, Any]]:
-    """Newest first; each with its attempts (oldest first)."""
+    """Newest first; each with its attempts (oldest first), and for a pending delivery of a
+    subscription ordered by account, the older delivery it waits behind."""
     async with reads.reading(engine) as conn:
         rows = [dict(r._mapping) for r in (await conn.execute(text(f"""
-            SELECT {DELIVERY_COLUMNS} FROM {S}.webhook_deliveries d
+            SELECT {DELIVERY_COLUMNS}, {HELD_BY} FROM {S}.webhook_deliveries d
             JOIN {S}.webhook_subscriptions s ON s.id = d.subscription_id AND s.{OWNED}
             WHERE d.subscription_id = :sub
                 AND (CAST(:before AS bigint) IS NULL OR d.id < :before)

@@ -156,6 +156,8 @@ class DeliveryWorker:
             finally:
                 for _ in batch:
                     self._results.task_done()
+            # A recorded result may have freed an ordered account's next delivery: claim now.
+            self._wake.set()
             for result in batch:
                 observe.attempt(result, states.get(result.job.delivery_id))
             observe.batch(batch, states)
