@@ -2,38 +2,17 @@
 of imbalance planted in the data and found (missing, mismatched, duplicate, in flight,
 dead-lettered), and bad windows refused with problem+json."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from notification_consumer.reconcile.sources import ApiBuckets
 from tests.databases import fresh_database, libpq
+from tests.integration.conftest import read_api_in_process
 from tests.support import api_app, consumer_app, in_process, payment, wait_until
 
 N = 120
-
-
-@pytest.fixture
-async def stack(topics: tuple[str, str]) -> AsyncIterator[tuple[str, httpx.AsyncClient,
-                                                                httpx.AsyncClient]]:
-    main, dlq = topics
-    async with fresh_database() as url:
-        api = api_app(url, main)
-        consumer = consumer_app(url, main, dlq, reconcile_interval_s=0, reconcile_grace_s=0)
-        async with in_process(api) as api_client, in_process(consumer) as consumer_client:
-            _read_api_in_process(consumer, api)
-            yield url, api_client, consumer_client
-
-
-def _read_api_in_process(consumer: FastAPI, api: FastAPI) -> None:
-    """The consumer's real client and key, over ASGI instead of a socket."""
-    reconciler = consumer.state.reconciler
-    reconciler.api = ApiBuckets("http://api", reconciler.api_key,
-                                transport=httpx.ASGITransport(app=api))
 
 
 async def _post_and_drain(api: httpx.AsyncClient, url: str, n: int) -> list[str]:
@@ -60,7 +39,7 @@ async def _fetchval(url: str, sql: str, *args: Any) -> Any:
 
 
 async def test_books_balance_after_a_real_flow(stack: Any) -> None:
-    url, api, consumer = stack
+    url, api, consumer, _ = stack
     await _post_and_drain(api, url, N)
     buckets = (await api.get("/outbox/buckets")).json()["buckets"]
     assert sum(b["count"] for b in buckets) == N
@@ -73,7 +52,7 @@ async def test_books_balance_after_a_real_flow(stack: Any) -> None:
 
 
 async def test_each_planted_imbalance_is_found_and_named(stack: Any) -> None:
-    url, api, consumer = stack
+    url, api, consumer, _ = stack
     ids = await _post_and_drain(api, url, N)
     gone, altered, doubled, lettered = ids[0], ids[1], ids[2], ids[3]
     conn = await asyncpg.connect(libpq(url))
@@ -124,7 +103,7 @@ async def test_each_planted_imbalance_is_found_and_named(stack: Any) -> None:
     "until=0001-01-01T00:00:00Z",
 ])
 async def test_bad_windows_are_400_problems(stack: Any, query: str) -> None:
-    _, api, consumer = stack
+    _, api, consumer, _ = stack
     for client, path in ((consumer, "/reconcile"), (api, "/outbox/buckets")):
         response = await client.get(f"{path}?{query}")
         assert response.status_code in (400, 422), (path, query, response.text)
@@ -141,7 +120,7 @@ async def test_with_api_keys_both_sides_need_one_and_the_consumer_sends_its_firs
         api = api_app(url, main, api_keys="key-one,key-two")
         consumer = consumer_app(url, main, dlq, reconcile_interval_s=0, api_keys="key-one")
         async with in_process(api) as api_client, in_process(consumer) as consumer_client:
-            _read_api_in_process(consumer, api)
+            read_api_in_process(consumer, api)
             assert (await api_client.get("/outbox/buckets")).status_code == 401
             assert (await consumer_client.get("/reconcile")).status_code == 401
             response = await api_client.post("/payments", json=payment(),

@@ -5,33 +5,18 @@ until it is dead-lettered. One is processed: it is not counted. The shared Kafka
 stopped; the outage is written into the API's outbox rows."""
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 
-from tests.databases import fresh_database, libpq
-from tests.integration.test_reconcile import _post_and_drain, _read_api_in_process
-from tests.support import api_app, consumer_app, in_process
+from tests.databases import libpq
+from tests.integration.test_reconcile import _post_and_drain
 
 API = "transaction_api.payment_requests"
 S = "notification_consumer"
 GAUGE = re.compile(r"^reconcile_missing_events (\S+)$", re.MULTILINE)
-
-
-@pytest.fixture
-async def stack(topics: tuple[str, str]) -> AsyncIterator[tuple[str, httpx.AsyncClient,
-                                                                httpx.AsyncClient, Any]]:
-    main, dlq = topics
-    async with fresh_database() as url:
-        api = api_app(url, main)
-        consumer = consumer_app(url, main, dlq, reconcile_interval_s=0, reconcile_grace_s=0)
-        async with in_process(api) as api_client, in_process(consumer) as consumer_client:
-            _read_api_in_process(consumer, api)
-            yield url, api_client, consumer_client, consumer.state.reconciler
 
 
 async def _published_after_an_outage(conn: asyncpg.Connection, event_id: str,

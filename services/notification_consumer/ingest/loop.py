@@ -78,7 +78,6 @@ class NotificationConsumer:
         self._task: asyncio.Task[None] | None = None
         self.connected = False
 
-    # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self._task = asyncio.create_task(
@@ -95,23 +94,16 @@ class NotificationConsumer:
                 log.warning("batch did not finish in time; abandoning it (it will be redelivered)")
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
-        await self.offsets.stop()  # the last copy, before leaving the group
-        await self.link.stop()
-        self.connected = False
+        await self.drop_clients()
 
     async def drop_clients(self) -> None:
-        """After a crash: the Kafka clients go; connect() makes fresh ones."""
+        """On stop or after a crash: Kafka's last offset copy, then the clients go."""
         self.connected = False
         await self.offsets.stop()
         await self.link.stop()
 
     def membership(self) -> dict[str, Any]:
-        """This member's own view of the group: the member id and generation its partition
-        claims carry (DescribeGroups does not report the generation)."""
-        fence = self.ownership.fence
-        return {"member_id": fence.member_id or None,
-                "generation": fence.generation if fence.generation >= 0 else None,
-                "group_instance_id": self.settings.kafka_group_instance_id or None}
+        return self.ownership.membership(self.settings.kafka_group_instance_id)
 
     def health(self) -> Health:
         return self.state.snapshot(self.connected,
@@ -178,7 +170,6 @@ class NotificationConsumer:
         epoch = self.epoch  # the fetch's: a rebalance while planning makes the batch stale
         return _Fetched(batch, await plan_beside_write(batch), epoch)
 
-    # -- one batch ---------------------------------------------------------------------------
 
     async def write(self, plan: BatchPlan, epoch: int) -> WriteOutcome | None:
         """One transaction, unless a rebalance began since the batch was fetched (None)."""
@@ -239,10 +230,7 @@ class NotificationConsumer:
         are claimed again (the next assignment, or a retried claim), from stored offsets."""
         metrics.FENCED_BATCHES.inc()
         log.warning("batch fenced: partitions have a newer owner", extra={"error": str(exc)})
-        for tp, recs in batch.items():
-            if recs:
-                self._rewound.add(tp)
-                self.link.seek(tp, recs[0].offset)
+        self._rewind(batch)
         self.ownership.lost({tp for tp, recs in batch.items() if recs})
 
     async def _retry_later(self, batch: Batch, exc: BaseException, outage: bool) -> None:
@@ -252,8 +240,11 @@ class NotificationConsumer:
             self.state.problem("store", f"retrying after {type(exc).__name__}: {exc}")
         log.warning("batch rolled back; will retry", extra={
             "error": repr(exc)[:500], "outage": outage, "backoff_s": self._backoff.current})
+        self._rewind(batch)
+        await self._backoff.sleep()
+
+    def _rewind(self, batch: Batch) -> None:
         for tp, recs in batch.items():
             if recs:
                 self._rewound.add(tp)
                 self.link.seek(tp, recs[0].offset)
-        await self._backoff.sleep()

@@ -8,7 +8,7 @@ is paused, so it cannot block the others, and its claim is retried every few sec
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka.structs import TopicPartition
 
@@ -63,6 +63,14 @@ class Ownership:
         metrics.forget_partitions(partitions)
         self.unclaimed -= revoked
         log.info("partitions revoked", extra={"partitions": sorted(partitions)})
+
+    def membership(self, group_instance_id: str) -> dict[str, Any]:
+        """This member's own view of the group: the member id and generation its partition
+        claims carry (DescribeGroups does not report the generation)."""
+        fence = self.fence
+        return {"member_id": fence.member_id or None,
+                "generation": fence.generation if fence.generation >= 0 else None,
+                "group_instance_id": group_instance_id or None}
 
     def lost(self, partitions: set[TopicPartition]) -> None:
         """A write was fenced: stop fetching these until a claim succeeds again (the claim
