@@ -51,6 +51,15 @@ def test_gzip_is_counted_in_bounded_memory() -> None:
     assert peak < 4 * MiB, f"measuring took {peak} bytes"
 
 
+def test_deflate_never_expands_past_its_known_ratio() -> None:
+    """What lets a small gzip batch skip the measuring: 1032 to 1 is deflate's ceiling."""
+    raw = b"\x00" * (50 * MiB)
+    payload = codec.gzip_encode(raw)
+    assert len(raw) <= 1032 * len(payload)
+    assert exceeds(decompressed_size.GZIP, payload, len(raw) - 1)
+    assert not exceeds(decompressed_size.GZIP, payload, len(raw))
+
+
 def compressed_batch(kind: str, values: list[bytes], base_offset: int = 0) -> bytes:
     builder = DefaultRecordBatchBuilder(
         magic=2, compression_type={"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}[kind],

@@ -4,7 +4,8 @@ aiokafka decompresses a whole batch into one buffer before reading a record of i
 batch that expands a thousandfold costs a thousand times its size. `exceeds` answers "would
 this batch's records take more than `limit` bytes?" first, in bounded memory:
 
-- gzip is inflated in 64 KiB steps that are counted and dropped;
+- gzip is inflated in 64 KiB steps that are counted and dropped, unless the batch is too
+  small to reach the limit at all (deflate expands at most 1032 times);
 - snappy (raw, or in xerial blocks as Kafka's Java client writes it) declares each block's
   size in front of it, and a decoder must produce exactly that;
 - lz4 and zstd frames are walked block by block: a stored block counts its size, a compressed
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 GZIP, SNAPPY, LZ4, ZSTD = 1, 2, 3, 4
 _STEP = 64 * 1024
+_DEFLATE_MAX_RATIO = 1032
 _XERIAL_MAGIC = b"\x82SNAPPY\x00"
 _LZ4_MAGIC = 0x184D2204
 _ZSTD_MAGIC = 0xFD2FB528
@@ -62,7 +64,7 @@ def exceeds(codec: int, payload: bytes | memoryview, limit: int) -> bool:
     data = bytes(payload)
     try:
         if codec == GZIP:
-            return _gzip_exceeds(data, limit)
+            return len(data) * _DEFLATE_MAX_RATIO > limit and _gzip_exceeds(data, limit)
         if codec == SNAPPY:
             return _snappy_size(data) > limit
         if codec == LZ4:
