@@ -18,6 +18,7 @@ from service_kit.problems import Problem, service_problem
 
 # Errors that stay inside a process: handled where raised, never answered to a client.
 INTERNAL = {
+    "notification_consumer.ingest.decompressed_size._Unreadable": "left for aiokafka to report",
     "notification_consumer.ingest.failures.Fenced": "a zombie's batch is rolled back",
     "notification_consumer.ingest.failures.RecordRejected": "the record is dead-lettered",
     "notification_consumer.ingest.log_ends.KafkaResting": "shown on a page, lag not sampled",

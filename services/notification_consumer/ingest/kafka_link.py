@@ -22,7 +22,9 @@ PROBE_TIMEOUT_S = 5.0
 
 class AioKafkaLink:
     def __init__(self, settings: IngestSettings) -> None:
-        lenient_records.install()  # a header key that is not UTF-8 must not stop a partition
+        # A header key that is not UTF-8 must not stop a partition, nor a compressed batch
+        # that expands past the limit take the process's memory.
+        lenient_records.install(settings.consumer_max_decompressed_batch_bytes)
         self.settings = settings
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None

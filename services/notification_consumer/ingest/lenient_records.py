@@ -10,6 +10,11 @@ batch and, only for a batch where it fails to decode a key, reads that batch aga
 undecodable bytes kept as lone surrogates (`surrogateescape`; `text.header_key_bytes` restores
 them exactly). Planning then refuses the record as poison, and the dead-letter table keeps its
 exact bytes. The record format read here is Kafka's v2 record (KIP-98), nothing else.
+
+The same reader bounds decompression: a compressed v2 batch whose records would take more
+than the installed limit is not decompressed. It yields one stand-in record instead, at the
+batch's last offset, whose value is an `OversizeBatch` (an empty `bytes` no broker can send,
+carrying the batch's provenance); planning dead-letters it and the partition moves on.
 """
 
 from collections.abc import Iterator
@@ -19,7 +24,12 @@ from aiokafka.consumer import fetcher
 from aiokafka.errors import CorruptRecordException
 from aiokafka.record import default_records, memory_records
 
+from notification_consumer.ingest.decompressed_size import OversizeBatch, exceeds
+
 _MAGIC_OFFSET = 16  # base offset (8) + batch length (4) + partition leader epoch (4)
+_ATTRIBUTES_OFFSET = 21  # then magic (1) + CRC (4)
+_RECORDS_OFFSET = 61  # the v2 batch header's length
+_CODEC_BITS = 0x07
 
 
 def _varint(buffer: Any, pos: int) -> tuple[int, int]:
@@ -106,18 +116,45 @@ class _FallbackBatch:
                     yield record
 
 
+class _BoundedBatch(_FallbackBatch):
+    """A compressed batch, measured before it is decompressed: past the limit, it yields only
+    the stand-in record (aiokafka then moves the partition past the batch's last offset)."""
+
+    def __init__(self, batch: Any, raw: memoryview, limit: int) -> None:
+        super().__init__(batch, raw)
+        self._limit = limit
+
+    def __iter__(self) -> Iterator[Any]:
+        codec = int.from_bytes(self._raw[_ATTRIBUTES_OFFSET:_ATTRIBUTES_OFFSET + 2], "big")
+        if not exceeds(codec & _CODEC_BITS, self._raw[_RECORDS_OFFSET:], self._limit):
+            return super().__iter__()
+        batch = self._batch
+        value = OversizeBatch(batch.base_offset, batch.next_offset - 1, len(self._raw),
+                              self._limit)
+        return iter([default_records._DefaultRecordPy(
+            value.last_offset, batch.max_timestamp, batch.timestamp_type, None, value, [])])
+
+
 class LenientMemoryRecords(memory_records._MemoryRecordsPy):  # type: ignore[misc]
     """A fetched partition's bytes, split into batches as aiokafka does; v2 batches keep the
-    fast parser and fall back to `LenientBatch` when a header key is not UTF-8."""
+    fast parser and fall back to `LenientBatch` when a header key is not UTF-8, and a
+    compressed one is measured against `max_decompressed_bytes` first (0: not measured)."""
+
+    max_decompressed_bytes = 0
 
     def next_batch(self, *args: Any, **kwargs: Any) -> Any:
         raw = self._next_slice
         batch = super().next_batch(*args, **kwargs)
-        if raw is not None and batch is not None and raw[_MAGIC_OFFSET] >= 2:
-            return _FallbackBatch(batch, raw)
-        return batch
+        if raw is None or batch is None or raw[_MAGIC_OFFSET] < 2:
+            return batch
+        limit = self.max_decompressed_bytes
+        if limit and raw[_ATTRIBUTES_OFFSET + 1] & _CODEC_BITS and not batch.is_control_batch:
+            return _BoundedBatch(batch, raw, limit)
+        return _FallbackBatch(batch, raw)
 
 
-def install() -> None:
-    """Make every aiokafka consumer in this process read batches through LenientMemoryRecords."""
+def install(max_decompressed_bytes: int = 0) -> None:
+    """Make every aiokafka consumer in this process read batches through LenientMemoryRecords,
+    refusing (as one stand-in record) a batch that expands past `max_decompressed_bytes`."""
+    LenientMemoryRecords.max_decompressed_bytes = max_decompressed_bytes
     fetcher.MemoryRecords = LenientMemoryRecords

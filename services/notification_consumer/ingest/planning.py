@@ -13,6 +13,7 @@ from datetime import UTC
 from typing import Protocol
 from uuid import UUID
 
+from notification_consumer.ingest.decompressed_size import OversizeBatch
 from notification_consumer.store.text import header_key_bytes, header_key_is_text
 from payment_events.codec import decode_read, header_text, owner_scope_of, read_headers
 from payment_events.errors import PoisonMessage
@@ -105,6 +106,11 @@ def plan_into(plan: BatchPlan, seen: dict[UUID, str], records: Sequence[RecordLi
     (`seen` carries the event ids and payload hashes of its earlier chunks)."""
     for record in records:
         plan.next_offsets[(record.topic, record.partition)] = record.offset + 1
+        if isinstance(record.value, OversizeBatch):  # see lenient_records: never a real value
+            plan.dead_letters.append(DeadLetter(
+                record, "batch_too_large_decompressed", "OversizeBatch",
+                record.value.describe(), attempts=1))
+            continue
         try:
             found = scan_headers(record.headers)
             event = decode_read(record.value, found)

@@ -43,6 +43,12 @@ class IngestSettings(GroupSettings):
         default=1_000_000, ge=16_384,
         description="Largest dead letter on the DLQ topic; a larger original is truncated "
                     "there (and says so) and kept whole in the table.")
+    consumer_max_decompressed_batch_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024 * 1024,
+        description="Most bytes a compressed record batch may expand to. A larger batch is "
+                    "not decompressed: it is dead-lettered as one letter at its last offset "
+                    "(reason `batch_too_large_decompressed`, with its offset range) and its "
+                    "partition moves on. Keep it above the producers' batch size.")
     claim_stale_s: float = Field(
         default=600.0, gt=0,
         description="A partition claim unused for this long may be taken by a lower group "
