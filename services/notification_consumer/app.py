@@ -38,6 +38,7 @@ from service_kit.request_guard import GuardRules, allowed_hosts
 log = logging.getLogger(__name__)
 STUCK_AFTER_S = 60.0
 IDLE_IN_TRANSACTION_MS = 15_000
+REQUEST_STATEMENT_MS = 60_000  # or RECONCILE_TIMEOUT_S, when that is longer
 Part = tuple[str, Callable[[], None], Callable[[], Awaitable[None]]]
 
 
@@ -50,10 +51,18 @@ def create_app(settings: Settings, *,
     # Longer than the dead-letter publish a transaction may wait for.
     engine = make_engine(settings, server_settings={
         "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)})
+    # REST, the console and reconciliation have a pool of their own, each statement bounded:
+    # no caller can hold the connections the loop writes with.
+    requests = make_engine(settings, pool_size=max(2, settings.db_pool_size // 2),
+                           server_settings={
+                               "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+                               "statement_timeout": str(max(
+                                   REQUEST_STATEMENT_MS,
+                                   int(settings.reconcile_timeout_s * 1000)))})
     keys = ApiKeys(settings.api_keys, settings.admin_api_keys)
     parts: list[Part] = []  # started in this order, stopped in reverse
     checks: dict[str, Callable[[], Awaitable[tuple[bool, str]]]] = {
-        "database": database_check(engine)}
+        "database": database_check(requests)}
     routers: list[APIRouter] = []
     extras: list[Callable[[FastAPI], None]] = []
 
@@ -64,17 +73,17 @@ def create_app(settings: Settings, *,
         consumer = NotificationConsumer(settings, store, AioKafkaLink(settings),
                                         after_db_commit=after_db_commit)
         ingest = consumer
-        monitor = LagMonitor(settings, engine, consumer,
+        monitor = LagMonitor(settings, requests, consumer,
                              lambda: consumer.link.end_offsets(settings.kafka_topic))
-        reconciler = Reconciler(settings, engine, monitor.window, settings.api_keys)
+        reconciler = Reconciler(settings, requests, monitor.window, settings.api_keys)
         parts += [("consumer", consumer.start, consumer.stop),
                   ("monitor", monitor.start, monitor.stop),
                   ("reconciler", reconciler.start, reconciler.stop)]
         checks["consumer"] = _consuming(consumer)
     else:  # /stats and the console still read lag, through a Kafka client of their own
         ends = LogEnds(settings)
-        monitor = LagMonitor(settings, engine, ingest, ends.read)
-        reconciler = Reconciler(settings, engine, monitor.window, settings.api_keys)
+        monitor = LagMonitor(settings, requests, ingest, ends.read)
+        reconciler = Reconciler(settings, requests, monitor.window, settings.api_keys)
         parts.append(("log ends", _nothing, ends.close))
     if roles & {"http", "webhooks"}:
         webhooks = Webhooks(settings, keys, send="webhooks" in roles,
@@ -84,7 +93,7 @@ def create_app(settings: Settings, *,
     if "http" in roles:
         routers += [router, asyncapi_router, reconcile_router]
     if "console" in roles:
-        console = Console(settings, engine, ingest, monitor,
+        console = Console(settings, requests, ingest, monitor,
                           ConsoleKeys(settings.api_keys, settings.admin_api_keys), settings)
         parts.append(("console", console.start, console.stop))
         extras.append(lambda app: install(app, console))
@@ -99,10 +108,11 @@ def create_app(settings: Settings, *,
             yield
         finally:
             await stop_in_order([(name, stop) for name, _, stop in reversed(parts)]
-                                + [("database", engine.dispose)])
+                                + [("database", engine.dispose),
+                                   ("request database", requests.dispose)])
             log.info("notification consumer stopped")
 
-    context = ConsumerContext(settings, engine, ingest, monitor, keys)
+    context = ConsumerContext(settings, requests, ingest, monitor, keys)
     return service_app(
         "notification-consumer", "Notification consumer",
         "Processes payment events exactly once in effect and serves them over REST.",
