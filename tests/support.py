@@ -200,6 +200,18 @@ async def db_rows(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
         return list(await conn.fetch(sql, *args))
 
 
+async def wait_processed(url: str, topic: str, wanted: set[Any], what: str,
+                         timeout: float = 60) -> None:
+    """Until exactly `wanted` event ids of `topic` are processed."""
+    async def processed() -> set[Any] | None:
+        rows = await db_rows(url, "SELECT event_id FROM notification_consumer.processed_events "
+                             "WHERE topic = $1", topic)
+        got = {r["event_id"] for r in rows}
+        return got if got == wanted else None
+
+    await wait_until(processed, timeout, interval=0.2, what=what)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

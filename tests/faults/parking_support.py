@@ -3,12 +3,23 @@ the counts that prove parking and release: rows, order (seq), parked records, of
 dead letters."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import httpx
+
 from tests.faults.harness import make_events
-from tests.support import connection, producer, wait_until
+from tests.support import (
+    connection,
+    consumer_app,
+    in_process,
+    producer,
+    unique,
+    wait_until,
+)
 
 PARTITION = 1
 PAYER = b"acct_parked_payer"
@@ -131,3 +142,15 @@ async def released(url: str, topic: str, group: str, processed: int) -> dict[str
         s = await state(url, topic, group)
         return s if s["processed"] == processed and not s["parks"] else None
     return await wait_until(done, 30, what="the release applied")
+
+
+@asynccontextmanager
+async def parked_consumer(url: str, topics: tuple[str, str]
+                          ) -> AsyncIterator[tuple[httpx.AsyncClient, Scenario, int, str, str]]:
+    """A consumer in process (releases looked for every 0.1 s) over the parked scenario:
+    (its client, the scenario, the letter that parked the payer, the topic, the group)."""
+    main, dlq = topics
+    group = unique("group")
+    async with in_process(consumer_app(url, main, dlq, group, release_poll_s=0.1)) as client:
+        scenario = await parked_scenario(url, main, group)
+        yield client, scenario, await letter_id(url, main, group), main, group

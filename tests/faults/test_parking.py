@@ -12,8 +12,7 @@ import pytest
 
 from tests.faults.parking_support import (
     applied_order,
-    letter_id,
-    parked_scenario,
+    parked_consumer,
     released,
     state,
 )
@@ -25,12 +24,7 @@ pytestmark = pytest.mark.faults
 async def test_discard_applies_the_parked_records_in_order_once(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    group = unique("group")
-    async with in_process(consumer_app(database_url, main, dlq, group,
-                                       release_poll_s=0.1)) as client:
-        scenario = await parked_scenario(database_url, main, group)
-        letter = await letter_id(database_url, main, group)
+    async with parked_consumer(database_url, topics) as (client, scenario, letter, main, group):
         parked = (await client.get("/parked")).json()["items"]
         assert [(p["partition"], p["records"], p["letter_id"]) for p in parked] == \
             [(1, 3, letter)]
@@ -55,12 +49,7 @@ async def test_discard_applies_the_parked_records_in_order_once(
 async def test_replaying_a_corrected_letter_applies_it_first_then_the_parked_ones(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    group = unique("group")
-    async with in_process(consumer_app(database_url, main, dlq, group,
-                                       release_poll_s=0.1)) as client:
-        scenario = await parked_scenario(database_url, main, group)
-        letter = await letter_id(database_url, main, group)
+    async with parked_consumer(database_url, topics) as (client, scenario, letter, main, group):
         corrected = scenario.payer[1][1].decode()  # the payment as it should have been
         answer = await client.post(f"/dead-letters/{letter}/replay",
                                    json={"corrected_value": corrected})
@@ -124,12 +113,7 @@ async def test_the_release_doors_refuse_hostile_input(
 async def test_a_replay_that_is_poison_again_parks_the_key_again_under_its_letter(
     database_url: str, topics: tuple[str, str]
 ) -> None:
-    main, dlq = topics
-    group = unique("group")
-    async with in_process(consumer_app(database_url, main, dlq, group,
-                                       release_poll_s=0.1)) as client:
-        scenario = await parked_scenario(database_url, main, group)
-        letter = await letter_id(database_url, main, group)
+    async with parked_consumer(database_url, topics) as (client, scenario, letter, main, group):
         assert (await client.post(f"/dead-letters/{letter}/replay")).status_code == 200
 
         async def parked_again() -> dict[str, Any] | None:

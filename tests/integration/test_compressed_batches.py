@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaProducer
 
 from service_kit.kafka import stop_client
 from tests.faults.harness import make_events
-from tests.support import BOOTSTRAP, consumer_app, db_rows, in_process, unique, wait_until
+from tests.support import BOOTSTRAP, consumer_app, db_rows, in_process, unique, wait_processed
 
 
 async def test_every_codec_kafka_allows_is_read(
@@ -32,13 +32,7 @@ async def test_every_codec_kafka_allows_is_read(
         sent[codec] = {e[0] for e in events}
     wanted = set().union(*sent.values())
     async with in_process(consumer_app(database_url, main, dlq, unique("group"))):
-        async def processed() -> set[UUID] | None:
-            rows = await db_rows(database_url, "SELECT event_id FROM notification_consumer."
-                                 "processed_events WHERE topic = $1", main)
-            got = {r["event_id"] for r in rows}
-            return got if got == wanted else None
-
-        await wait_until(processed, 60, interval=0.2, what="every codec's events processed")
+        await wait_processed(database_url, main, wanted, "every codec's events processed")
     letters = await db_rows(database_url, "SELECT count(*) AS n FROM notification_consumer."
                             "dead_letters WHERE topic = $1", main)
     assert letters[0]["n"] == 0

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from service_kit.kafka import stop_client
 from tests.faults.harness import make_events
-from tests.support import BOOTSTRAP, consumer_app, db_rows, in_process, unique, wait_until
+from tests.support import BOOTSTRAP, consumer_app, db_rows, in_process, unique, wait_processed
 
 MiB = 1024 * 1024
 RECORDS, RECORD_BYTES = 40, 1_000_000
@@ -67,13 +67,7 @@ async def test_an_expanding_batch_is_dead_lettered_and_the_partition_moves_on(
     app = consumer_app(database_url, main, dlq, unique("group"),
                        consumer_max_decompressed_batch_bytes=LIMIT)
     async with in_process(app):
-        async def processed() -> set[object] | None:
-            rows = await db_rows(database_url, "SELECT event_id FROM notification_consumer."
-                                 "processed_events WHERE topic = $1", main)
-            got = {r["event_id"] for r in rows}
-            return got if got == wanted else None
-
-        await wait_until(processed, 60, interval=0.2, what="the records after the batch")
+        await wait_processed(database_url, main, wanted, "the records after the batch")
     growth_mib = (status_kib("VmHWM") - baseline) / 1024
 
     letters = await db_rows(database_url, "SELECT * FROM notification_consumer.dead_letters "

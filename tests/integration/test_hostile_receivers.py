@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -65,12 +66,18 @@ async def attempts_of(url: str, sub: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+Place = tuple[str, str, str, int]
+
+
+@pytest.fixture
+def place(topics: tuple[str, str]) -> Place:
+    """The topics, an account of the test's own and a free port for its receiver."""
+    return (*topics, unique("acct"), free_port())
+
 async def test_gzip_nul_invalid_utf8_huge_and_slowloris_answers_are_all_recorded(
-    database_url: str, topics: tuple[str, str]
+    database_url: str, place: Place
 ) -> None:
-    main, dlq = topics
-    account = unique("acct")
-    port = free_port()
+    main, dlq, account, port = place
     kinds = ["gzip", "nul", "invalid-utf8", "huge", "slowloris"]
     async with serving(hostile_app(), port) as base, \
             in_process(consumer_app(database_url, main, dlq, **FAST)) as consumer:
@@ -100,11 +107,9 @@ async def test_gzip_nul_invalid_utf8_huge_and_slowloris_answers_are_all_recorded
 
 
 async def test_idna_and_fullwidth_hosts_are_sent_or_refused_never_a_dead_task(
-    database_url: str, topics: tuple[str, str]
+    database_url: str, place: Place
 ) -> None:
-    main, dlq = topics
-    account = unique("acct")
-    port = free_port()
+    main, dlq, account, port = place
     calls: list[str] = []
 
     async def record(request: Request) -> Response:
