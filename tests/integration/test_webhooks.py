@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-import httpx
 from pydantic import SecretStr
 
 from notification_consumer.webhooks import sender, signing
@@ -165,7 +164,8 @@ async def test_send_time_check_refuses_a_private_target_and_sends_nothing() -> N
                                      "kind": "debit", "amount": Decimal("1.00"),
                                      "currency": "EUR", "counterparty_id": "b",
                                      "created_at": datetime.now(UTC)})
-    async with receiver.running(), httpx.AsyncClient() as client:
+    client = sender.Clients(4)
+    async with receiver.running():
         refused = await sender.attempt(client, job, allow_private=False, timeout_s=2,
                                        excerpt_bytes=100)
         https = replace(job, url=receiver.url.replace("http:", "https:"))
@@ -173,6 +173,7 @@ async def test_send_time_check_refuses_a_private_target_and_sends_nothing() -> N
                                         excerpt_bytes=100)
         allowed = await sender.attempt(client, job, allow_private=True, timeout_s=2,
                                        excerpt_bytes=100)
+        await client.aclose()
     assert refused.error is not None and refused.error.startswith("refused")
     assert "only https" in refused.error and refused.status_code is None
     assert loopback.error is not None and "127.0.0.1, a loopback address" in loopback.error

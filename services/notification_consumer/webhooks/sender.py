@@ -86,7 +86,7 @@ class Clients:
         await asyncio.gather(*(c.aclose() for c in clients), return_exceptions=True)
 
 
-async def attempt(clients: Clients | httpx.AsyncClient, job: Claimed, *, allow_private: bool,
+async def attempt(clients: Clients, job: Claimed, *, allow_private: bool,
                   timeout_s: float, excerpt_bytes: int) -> Outcome:
     started = time.monotonic()
 
@@ -104,7 +104,7 @@ async def attempt(clients: Clients | httpx.AsyncClient, job: Claimed, *, allow_p
     # TLS checks the certificate against the name while the socket goes to the checked address.
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     address = str(target.address)
-    client = clients.for_target(target) if isinstance(clients, Clients) else clients
+    client = clients.for_target(target)
     try:
         with in_payment_trace(job, headers):
             async with asyncio.timeout(timeout_s):
