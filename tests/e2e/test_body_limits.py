@@ -24,7 +24,11 @@ def rss(pid: int) -> int:
 
 
 async def push(port: int, path: str, key: str | None, *, declared: bool) -> tuple[int, int]:
-    """Stream up to 300 MB from a generator; stop once the answer arrives. (status, sent)."""
+    """Stream up to 300 MB; stop once the answer arrives. (status, bytes handed to the socket).
+
+    Each chunk waits for the transport to drain below its high-water mark, racing the status
+    line, so `sent` counts what the server could have taken, not what piled up in our own
+    buffer while the server was not reading."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
             "Content-Type: application/json"]
@@ -40,9 +44,12 @@ async def push(port: int, path: str, key: str | None, *, declared: bool) -> tupl
                 frame = CHUNK if declared else b"%x\r\n%s\r\n" % (len(CHUNK), CHUNK)
                 writer.write(frame)
                 sent += len(CHUNK)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(0.001):
-                        await writer.drain()
+                drained = asyncio.ensure_future(writer.drain())
+                await asyncio.wait({drained, status_line}, return_when=asyncio.FIRST_COMPLETED)
+                if not drained.done():
+                    drained.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await drained
             line = await status_line
     except (ConnectionError, OSError):
         line = await asyncio.wait_for(status_line, 10)
