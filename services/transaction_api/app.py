@@ -35,12 +35,15 @@ RESOURCE_ROUTERS: list[APIRouter] = [routes.router, buckets_router, lineage_rout
 
 
 def http_app(context: ApiContext, checks: dict[str, Check], required: set[str],
-             lifespan: Lifespan | None = None) -> FastAPI:
+             lifespan: Lifespan | None = None, *, hot: bool = True) -> FastAPI:
+    """`hot`: POST /payments is served by the middleware stack itself (service_kit.hot_routes);
+    off only to check that both ways answer alike (tests/unit/test_hot_routes.py)."""
     return service_app(
         "transaction-api", "Transaction API",
         "Accepts payments durably and publishes one event per payment to Kafka.",
         routers=RESOURCE_ROUTERS, checks=checks, required=required, lifespan=lifespan,
         state={"context": context},
+        hot={("POST", "/payments"): routes.create_payment} if hot else None,
         guard=GuardRules(context.max_body_bytes, context.api_keys,
                          allowed_hosts=context.allowed_hosts))
 

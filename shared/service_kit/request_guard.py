@@ -13,6 +13,7 @@ open mode (no keys) the local-only rules. Pure ASGI, so nothing is read or parse
 
 import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -26,6 +27,7 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
+@lru_cache(maxsize=256)  # bounded: hostile Host headers only evict each other
 def is_local_host(host_header: str, allowed: frozenset[str]) -> bool:
     """`host[:port]` names this machine (or an allowed name)."""
     host = urlsplit(f"//{host_header}").hostname or ""

@@ -37,4 +37,7 @@ def serve(app: FastAPI, host: str, port: int) -> None:
         # closes idle keep-alive connections and no request races a close.
         timeout_keep_alive=75,
         backlog=2048,
+        # Nothing here reads the client's address, and rewriting it from X-Forwarded-* on
+        # every request was 4% of the API's CPU under load.
+        proxy_headers=False,
     )

@@ -94,9 +94,9 @@ class FakeApi:
                                  base_url="http://127.0.0.1", timeout=10)
 
 
-def fake_api(api_keys: str = "", max_body_bytes: int = 16_384) -> FakeApi:
+def fake_api(api_keys: str = "", max_body_bytes: int = 16_384, *, hot: bool = True) -> FakeApi:
     store = FakeRequestStore()
     publisher = FakePublisher(store)
     context = ApiContext(Payments(store, publisher), ApiKeys(SecretStr(api_keys)),
                          max_body_bytes)
-    return FakeApi(store, publisher, http_app(context, {}, set()))
+    return FakeApi(store, publisher, http_app(context, {}, set(), hot=hot))
