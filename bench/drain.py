@@ -1,8 +1,10 @@
 """Drain: a backlog of events exactly as the API publishes them (key, value and every header:
 the CloudEvents attributes and a traceparent) on 6 partitions, then until every offset is
-stored. Our consumer (one and two processes), the tuned Go peer writing the same tables with
-the same statements, and the ceilings (raw aiokafka, raw COPY), interleaved round by round on
-the same topic; one more profiled run of ours outside the medians."""
+stored. Our consumer (one, two and three processes in one group), the tuned Go peer writing
+the same tables with the same statements, and the ceilings (raw aiokafka, raw COPY),
+interleaved round by round on the same topic; each run also charges PostgreSQL's and the
+Kafka broker's CPU and the WAL written to its events (outside.py). One more profiled run of
+ours outside the medians."""
 
 import asyncio
 import sys
@@ -17,6 +19,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.drain_watch import watch_drain
 from bench.infra import end_offsets, libpq, new_topics, truncate_consumer
+from bench.outside import charged
 from bench.procs import Proc, Result, guarded, interleaved, json_subprocess, log
 from bench.profile import Profiler
 from bench.settings import BIN, BOOTSTRAP, DRAIN_EVENTS, PEERS_BIN, RUNS, service_env
@@ -104,6 +107,7 @@ def bench_drain(url: str) -> dict[str, Any]:
     variants: dict[str, Callable[[], Result]] = {
         "ours": lambda: drain_ours(url, topic, dlq, ends, 1),
         "ours_2x": lambda: drain_ours(url, topic, dlq, ends, 2),
+        "ours_3x": lambda: drain_ours(url, topic, dlq, ends, 3),
         "raw_consume": lambda: json_subprocess(
             [sys.executable, "-m", "bench.ceilings", "consume", topic, str(DRAIN_EVENTS)], 600),
         "raw_copy": lambda: json_subprocess(
@@ -114,7 +118,8 @@ def bench_drain(url: str) -> dict[str, Any]:
         variants["go_tuned"] = lambda: drain_go(url, topic, ends)
     else:
         results["go_tuned"] = [{"error": "not built (needs Go: bench/peers)"}]
-    results |= interleaved(variants, RUNS, "drain")
+    results |= interleaved({name: charged(fn, url, "event", lambda _: float(DRAIN_EVENTS))
+                            for name, fn in variants.items()}, RUNS, "drain")
     log("drain: one more run of ours, profiled (outside the medians)")
     results["ours_profiled"] = [guarded("drain profiled", lambda: drain_ours(
         url, topic, dlq, ends, 1, profile=True))]

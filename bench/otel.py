@@ -47,5 +47,5 @@ def bench_otel(url: str) -> dict[str, Any]:
         on.wait_ready()
         for proc in (off, on):
             wrk(proc.url + "/payments", 3)
-        return interleaved({"off": partial(measure, off, "/payments"),
-                            "on": partial(measure, on, "/payments")}, RUNS, "otel")
+        return interleaved({"off": partial(measure, [off], "/payments"),
+                            "on": partial(measure, [on], "/payments")}, RUNS, "otel")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.fmt import NAN, f, failures, med, ratio
+from bench.report_capacity import capacity
 from bench.report_extras import profiles
 from bench.report_goals import goals, rss
 from bench.settings import DRAIN_EVENTS, INGEST_S, RUNS, WRK_CONNECTIONS
@@ -39,11 +40,14 @@ def single(s: dict[str, Any]) -> list[str]:
 
 
 def ingest(ing: dict[str, Any]) -> list[str]:
-    labels = {"api": "transaction API: POST /payments (durable + published)",
+    labels = {"api": "transaction API: POST /payments (202 once committed, published right after)",
+              "api_2x": "two transaction APIs at once, one wrk each with half the "
+                        "connections (summed; p50 their mean, p99 the worse)",
               "ceiling": "bare FastAPI endpoint: same validation, no I/O, served the same way",
-              "go_peer": "Go durable-ingest peer: same row, same record, one at a time, the "
-                         "API's settings",
-              "go_ceiling": "ceiling, Go: group commit + batched publish, same durability",
+              "go_peer": "Go durable-ingest peer: same row, same record, one insert per "
+                         "request, 202 once committed, published right after, the API's "
+                         "settings",
+              "go_ceiling": "ceiling, Go: the same with group commit",
               "api_healthz": "transaction API: GET /healthz"}
     lines = [f"### Ingest: wrk -t1 -c{WRK_CONNECTIONS}, {INGEST_S} s per run, valid distinct "
              "bodies", "", "| target | req/s | p50 ms | p99 ms | server CPU | server CPU µs "
@@ -63,13 +67,44 @@ def ingest(ing: dict[str, Any]) -> list[str]:
     of = {name: f(ratio(api, med(ing, name, "rps")), ".2f") for name in labels}
     lines += ["", f"Ours / bare endpoint: **{of['ceiling']}** (goal ≥ 0.50). Ours / Go peer: "
               f"**{of['go_peer']}**. Ours / Go ceiling: **{of['go_ceiling']}**. Ours / /healthz: "
-              f"{of['api_healthz']}.", ""]
+              f"{of['api_healthz']}. Two APIs / one: "
+              f"**{f(ratio(med(ing, 'api_2x', 'rps'), api), '.2f')}**.", "",
+              *outside(ing, INGEST_SHORT, "request",
+                       lambda name: med(ing, name, "server_cpu_us_per_request"))]
     return lines
 
 
+INGEST_SHORT = {"api": "API", "api_2x": "two APIs", "ceiling": "bare endpoint",
+                "go_peer": "Go peer", "go_ceiling": "Go ceiling", "api_healthz": "API, /healthz"}
+DRAIN_SHORT = {"ours": "ours, 1 process", "ours_2x": "ours, 2 processes",
+               "ours_3x": "ours, 3 processes", "go_tuned": "tuned Go", "raw_copy": "raw COPY",
+               "raw_consume": "raw consume"}
+
+
+def outside(res: dict[str, Any], labels: dict[str, str], unit: str,
+            ours: Callable[[str], float]) -> list[str]:
+    """The CPU per unit of work in our processes, PostgreSQL and the Kafka broker, and WAL."""
+    lines = [f"CPU µs per {unit}, over the same runs: ours = the process(es) under test"
+             f"{' (the whole run, start-up included)' if unit == 'event' else ''}; PostgreSQL "
+             "= every `postgres` process; Kafka = the broker's JVM; WAL = bytes PostgreSQL "
+             f"wrote per {unit} (`pg_current_wal_lsn()`). Both servers are shared with the "
+             "rest of the machine.", "",
+             f"| {'target' if unit == 'request' else 'consumer'} | ours µs | PostgreSQL µs | "
+             f"Kafka µs | all three µs | WAL bytes |", "|---|---|---|---|---|---|"]
+    for name, label in labels.items():
+        if name not in res:
+            continue
+        us = [ours(name), *(med(res, name, f"{who}_cpu_us_per_{unit}")
+                            for who in ("postgres", "kafka"))]
+        lines.append(f"| {label} | {' | '.join(f(x) for x in us)} | "
+                     f"{f(sum(us))} | {f(med(res, name, f'wal_bytes_per_{unit}'))} |")
+    return [*lines, ""]
+
+
 def drain(d: dict[str, Any]) -> list[str]:
-    rows = [("our consumer, 1 process", "ours"), ("our consumer, 2 processes in one group",
-                                                  "ours_2x"),
+    rows = [("our consumer, 1 process", "ours"),
+            ("our consumer, 2 processes in one group", "ours_2x"),
+            ("our consumer, 3 processes in one group", "ours_3x"),
             ("peer: tuned Go (kafka-go + pgx), our tables, our statements", "go_tuned"),
             ("ceiling: raw asyncpg COPY of the same rows, no Kafka, no dedup", "raw_copy"),
             ("ceiling: raw aiokafka consume, no database", "raw_consume")]
@@ -90,10 +125,13 @@ def drain(d: dict[str, Any]) -> list[str]:
     of = {key: f(ratio(ours, med(d, key, "rate")), ".2f") for _, key in rows}
     lines += ["", f"Ours / tuned Go: **{of['go_tuned']}** (goal ≥ 1.0); ours / raw COPY: "
               f"**{of['raw_copy']}** (goal ≥ 0.5); 2 processes / 1: "
-              f"**{f(ratio(med(d, 'ours_2x', 'rate'), ours), '.2f')}**. Prefill "
+              f"**{f(ratio(med(d, 'ours_2x', 'rate'), ours), '.2f')}**; 3 processes / 1: "
+              f"**{f(ratio(med(d, 'ours_3x', 'rate'), ours), '.2f')}**. Prefill "
               f"{f(d.get('prefill_seconds', NAN), '.1f')} s. CPU: the processes' own "
-              "(user + system), PostgreSQL's and Kafka's not included; steady = from the first "
-              "committed batch to the end, start-up excluded.", ""]
+              "(user + system; PostgreSQL's and Kafka's below); steady = from the first "
+              "committed batch to the end, start-up excluded.", "",
+              *outside(d, DRAIN_SHORT, "event",
+                       lambda key: med(d, key, "cpu_seconds") / DRAIN_EVENTS * 1e6)]
     return lines
 
 
@@ -136,5 +174,11 @@ def render(results: dict[str, Any], sections: dict[str, Section]) -> str:
             lines += section(res)
         except Exception as exc:  # noqa: BLE001 - a report bug must not lose the others
             lines += [f"### {name}: could not be reported ({exc!r}); see latest.json", ""]
-    lines += rss(results) + goals(results) + profiles(results)
+    lines += rss(results)
+    if "ingest" in results or "drain" in results:
+        try:
+            lines += capacity(results)
+        except Exception as exc:  # noqa: BLE001 - a model bug must not lose the report
+            lines += [f"## Capacity model: could not be computed ({exc!r})", ""]
+    lines += goals(results) + profiles(results)
     return "\n".join(lines)

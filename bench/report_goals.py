@@ -11,10 +11,12 @@ def rss_cells(results: dict[str, Any]) -> list[tuple[str, str, float]]:
     single, ingest = results.get("single", {}), results.get("ingest", {})
     drain, lat = results.get("drain", {}), results.get("latency", {})
     cells.append(("single POSTs", "API", single.get("api_peak_rss_mb", NAN)))
-    for name, who in (("api", "API"), ("ceiling", "bare endpoint"), ("go_peer", "Go peer"),
+    for name, who in (("api", "API"), ("api_2x", "API (2 at once, the larger)"),
+                      ("ceiling", "bare endpoint"), ("go_peer", "Go peer"),
                       ("go_ceiling", "Go ceiling")):
         cells.append(("ingest", who, med(ingest, name, "peak_rss_mb")))
     for key, label in (("ours", "drain, 1 process"), ("ours_2x", "drain, 2 processes (each)"),
+                       ("ours_3x", "drain, 3 processes (each)"),
                        ("go_tuned", "drain, Go peer")):
         cells.append((label, "consumer", med(drain, key, "peak_rss_mb")))
     for name, res in (("latency", lat), ("webhooks", results.get("webhooks", {}))):

@@ -5,12 +5,15 @@ BENCH_ONLY, BENCH_RUNS >= 3) the generated part of BENCHMARKS.md.
 
 Workloads, in order (BENCH_ONLY=a,b picks some; see bench/settings.py for the sizes):
   single       one request at a time, no load: cold and warm POST, /healthz, the Go peer
-  ingest       wrk against the API, the bare endpoint, the Go peer and the Go ceiling
-  drain        a backlog -> our consumer (1 and 2 processes), the Go peer, the ceilings
+  ingest       wrk against the API (one and two processes), the bare endpoint, the Go peer
+               and the Go ceiling; PostgreSQL's and Kafka's CPU per request
+  drain        a backlog -> our consumer (1, 2 and 3 processes), the Go peer, the ceilings;
+               PostgreSQL's and Kafka's CPU per event
   write_paths  the consumer's batch transaction, path by path, raw asyncpg
   decode       the consumer's decode, three ways
   latency      open loop at a fixed rate -> POST-to-committed percentiles
   expiry, otel, webhooks
+The report ends with a capacity model built from this run's figures (report_capacity.py).
 A failing measurement is recorded in the results and the run goes on.
 """
 

@@ -1,9 +1,11 @@
 package main
 
-// The ingest ceiling (-group-commit N): the same request, row and record as the default
-// mode, with the same durability (the row committed in PostgreSQL, then the record acked by
-// every in-sync replica, before the 202), but the requests that arrive while a writer is
-// busy share one multi-row INSERT and one commit, and their records go to Kafka together.
+// The ingest ceiling (-group-commit N): the same request, row and record as one insert per
+// request, with the same durability, but the requests that arrive while a writer is busy
+// share one multi-row INSERT and one commit. With -answer-after commit (the default, as the
+// API) each request is answered once the group is committed and its record goes to the
+// dispatcher; with -answer-after publish the group's records go to Kafka together and each
+// request waits for its own ack before the 202.
 
 import (
 	"context"
@@ -105,6 +107,17 @@ func (s *server) writeGroup(ctx context.Context, group []*job) {
 	isNew := make(map[[16]byte]bool, len(inserted))
 	for _, id := range inserted {
 		isNew[id] = true
+	}
+	if s.afterCommit {
+		for _, j := range group {
+			j.done <- outcome{inserted: isNew[j.id]}
+		}
+		for _, j := range group {
+			if isNew[j.id] {
+				s.submit(j.id, record(j.payer, j.value, j.headers))
+			}
+		}
+		return
 	}
 	// One batch of records for the whole group; each request waits for its own ack.
 	pctx, pcancel := context.WithTimeout(ctx, s.timeout)

@@ -2,9 +2,11 @@
 // check the body, insert the same payment_requests row (idempotency record + outbox in one
 // statement, ON CONFLICT on (scope, idempotency_key), the earlier row answered again or a
 // 422 when the body differs), publish the event with an idempotent acks=all producer
-// (franz-go), answer 202 after both, and mark the row published off the request path in
-// batches. net/http + pgx (pool of 10, like the API's statement pool) + franz-go.
-// -group-commit N makes it the ingest ceiling (groupcommit.go).
+// (franz-go), and mark the row published off the request path in batches. By default it
+// answers 202 once the row is committed and publishes right after, from one dispatcher
+// goroutine, as the API does (dispatch.go); -answer-after publish answers only once the
+// record is acked too. net/http + pgx (pool of 10, like the API's statement pool) + franz-go.
+// -group-commit N makes it the ingest ceiling (groupcommit.go), in either mode.
 package main
 
 import (
@@ -51,6 +53,9 @@ type server struct {
 	timeout time.Duration
 	marks   chan [16]byte
 	jobs    chan *job // nil: one insert and one publish per request
+	// afterCommit: answer once committed, publish from the dispatcher (outbox) afterwards.
+	afterCommit bool
+	outbox      chan pending
 }
 
 func main() {
@@ -61,8 +66,12 @@ func main() {
 	poolSize := flag.Int("pool", 10, "PostgreSQL connections (the API's DB_POOL_SIZE default)")
 	linger := flag.Duration("linger", 0, "producer linger (the bench passes the API's default)")
 	writers := flag.Int("group-commit", 0, "writers sharing inserts and publishes (0: one per request)")
-	timeout := flag.Duration("publish-timeout", 2*time.Second, "publish wait before 202 'accepted'")
+	timeout := flag.Duration("publish-timeout", 2*time.Second, "publish wait before 202 'accepted' (-answer-after publish)")
+	answerAfter := flag.String("answer-after", "commit", "commit: 202 once the row is committed, then publish (the API); publish: 202 once the record is acked too")
 	flag.Parse()
+	if *answerAfter != "commit" && *answerAfter != "publish" {
+		log.Fatalf("-answer-after: commit or publish, not %q", *answerAfter)
+	}
 	log.SetPrefix("durable-ingest: ")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -87,8 +96,12 @@ func main() {
 	}
 	defer client.Close()
 	s := &server{db: db, kafka: client, topic: *topic, timeout: *timeout,
-		marks: make(chan [16]byte, 100_000)}
+		marks: make(chan [16]byte, 100_000), afterCommit: *answerAfter == "commit",
+		outbox: make(chan pending, 10_000)} // the API's dispatcher queue bound
 	go s.marker(ctx)
+	if s.afterCommit {
+		go s.dispatcher(ctx)
+	}
 	if *writers > 0 {
 		s.groupCommit(ctx, *writers)
 	}
@@ -188,6 +201,11 @@ func (s *server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		problem(w, &invalid{503, "database", err.Error()})
+		return
+	}
+	if s.afterCommit {
+		accepted(w, idText, status(false), now)
+		s.submit(id, record(req.PayerID, value, headers))
 		return
 	}
 	published := s.publish(ctx, req.PayerID, value, headers)
