@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.infra import run_sql
-from bench.procs import CLK, Result, log
+from bench.procs import CLK, Result, log, stat_fields
 
 WHO = ("postgres", "kafka")
 
@@ -39,9 +39,8 @@ def sample(proc: Path = Path("/proc")) -> dict[str, float]:
             raw = (pid_dir / "stat").read_bytes()
         except OSError:  # ended since the listing
             continue
-        head, _, tail = raw.rpartition(b")")
-        who = _owner(pid_dir, head.partition(b"(")[2])
-        fields = tail.split()
+        comm, fields = stat_fields(raw)
+        who = _owner(pid_dir, comm)
         if who is None or len(fields) < 15:
             continue
         ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime (14-17)

@@ -27,6 +27,13 @@ def log(msg: str) -> None:
     sys.stderr.flush()
 
 
+def stat_fields(stat: bytes) -> tuple[bytes, list[bytes]]:
+    """A /proc/PID/stat line: (the command name, the fields after it; state first, then
+    utime and stime at 11 and 12, cutime and cstime at 13 and 14)."""
+    head, _, tail = stat.rpartition(b")")
+    return head.partition(b"(")[2], tail.split()
+
+
 class Proc:
     """A server under test: started, awaited, measured (CPU seconds, peak RSS)."""
 
@@ -70,8 +77,8 @@ class Proc:
 
     def cpu_seconds(self) -> float:
         if self._final is None:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if fields[0] != "Z":
+            _, fields = stat_fields(Path(f"/proc/{self.proc.pid}/stat").read_bytes())
+            if fields[0] != b"Z":
                 return (int(fields[11]) + int(fields[12])) / CLK
             self.exited()  # a zombie: reap it, wait4 has its totals
         return self._final[0] if self._final is not None else float("nan")

@@ -80,5 +80,6 @@ class HotRoutes:
             handler = self._handler(exc)
             if handler is None:
                 raise
-            response = await handler(request, exc)
+            answer = handler(request, exc)  # Starlette allows plain functions as handlers
+            response = await answer if inspect.isawaitable(answer) else answer
         await response(scope, receive, send)

@@ -129,3 +129,26 @@ def test_only_an_endpoint_taking_the_request_alone_can_be_hot() -> None:
 
     with pytest.raises(ValueError, match="cannot be hot"):
         hot_endpoints({("POST", "/x"): two})  # type: ignore[dict-item]
+
+
+async def test_a_plain_function_handler_maps_a_hot_route_error_too() -> None:
+    """Starlette accepts handlers that are plain functions; the hot route calls them alike."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import PlainTextResponse
+    from starlette.responses import Response
+
+    from service_kit.hot_routes import HotRoutes
+
+    class Teapot(Exception):
+        pass
+
+    async def brew(request: Request) -> Response:
+        raise Teapot()
+
+    app = FastAPI()
+    app.add_exception_handler(Teapot, lambda request, exc: PlainTextResponse("no", 418))
+    app.add_middleware(HotRoutes, fastapi=app, routes=hot_endpoints({("POST", "/tea"): brew}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        response = await client.post("/tea")
+    assert (response.status_code, response.text) == (418, "no")
