@@ -17,7 +17,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -31,7 +30,7 @@ from notification_consumer.ingest.failures import Fenced, is_transient
 from notification_consumer.ingest.health import Health, HealthState
 from notification_consumer.ingest.isolation import Isolation
 from notification_consumer.ingest.offset_copy import OffsetCopy
-from notification_consumer.ingest.overlap import plan_beside_write
+from notification_consumer.ingest.overlap import Fetched, plan_beside_write, top_up
 from notification_consumer.ingest.ownership import Ownership
 from notification_consumer.ingest.planning import BatchPlan
 from notification_consumer.ingest.ports import Batch, EffectStore, KafkaLink, WriteOutcome
@@ -41,13 +40,6 @@ from notification_consumer.ingest.spans import batch_span, events_processed
 from notification_consumer.ingest.supervisor import supervise
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Fetched:
-    batch: Batch
-    plan: BatchPlan | None
-    epoch: int
 
 
 class NotificationConsumer:
@@ -132,10 +124,11 @@ class NotificationConsumer:
         return False
 
     async def run(self) -> None:
-        """Two batches overlap: while one is written, the next is fetched and planned. Writes
-        stay in fetch order, and the next batch is fetched before the write starts, so a
-        rollback can tell exactly which fetched records to seek back to."""
-        pending: _Fetched | None = None
+        """Two batches overlap: while one is written, the next is fetched and planned, then
+        topped up with what arrived during the write. Writes stay in fetch order, and the next
+        batch is fetched before the write starts, so a rollback can tell exactly which fetched
+        records to seek back to."""
+        pending: Fetched | None = None
         while not self.stopping.is_set():
             await self.ownership.retry_claims()
             await self.releases.maybe_run()  # older than anything fetched: applied first
@@ -162,14 +155,14 @@ class NotificationConsumer:
                         if recs and tp not in rewound:
                             self.link.seek(tp, recs[0].offset)
                 following = None
-            pending = following
+            pending = None if following is None else await top_up(
+                following, self.link, self.settings.batch_max_records, self._fetched)
         # A batch fetched but not written is abandoned: nothing of it was stored, so its
         # records are fetched again by whoever owns the partition next.
 
-    async def _fetched(self, batch: Batch) -> _Fetched:
+    async def _fetched(self, batch: Batch) -> Fetched:
         epoch = self.epoch  # the fetch's: a rebalance while planning makes the batch stale
-        return _Fetched(batch, await plan_beside_write(batch), epoch)
-
+        return Fetched(await plan_beside_write(batch), epoch, lambda: self.epoch)
 
     async def write(self, plan: BatchPlan, epoch: int) -> WriteOutcome | None:
         """One transaction, unless a rebalance began since the batch was fetched (None)."""
@@ -179,7 +172,7 @@ class NotificationConsumer:
             with batch_span(plan, self.settings.kafka_topic):
                 return await self.store.write(plan, self.ownership.fence, self.letters.publish)
 
-    async def _handle(self, fetched: _Fetched) -> None:
+    async def _handle(self, fetched: Fetched) -> None:
         started, started_ns = time.perf_counter(), time.time_ns()
         try:
             if fetched.plan is None:
@@ -203,7 +196,7 @@ class NotificationConsumer:
         events_processed(outcome.inserted, self.settings.kafka_topic,
                          self.settings.kafka_group_id, started_ns)
 
-    async def _isolate(self, fetched: _Fetched) -> None:
+    async def _isolate(self, fetched: Fetched) -> None:
         async def write(plan: BatchPlan) -> WriteOutcome | None:
             return await self.write(plan, fetched.epoch)
 
