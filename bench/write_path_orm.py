@@ -71,8 +71,12 @@ async def run_sqlalchemy(url: str, batches: list[list[EventRow]], service_path: 
                     inserted = await write_path.insert_events(conn, batch)
                 else:
                     inserted = await unnest_sqlalchemy(conn, batch)
-                await batch_sql.store_offsets(conn, "bench", next_offsets, 0, "bench")
-                await batch_sql.count(conn, "bench", len(inserted), 0, 0)
+                if service_path:  # offsets and counters in one statement, as the service does
+                    await batch_sql.store_offsets(conn, "bench", next_offsets, 0, "bench",
+                                                  (len(inserted), 0, 0))
+                else:
+                    await batch_sql.store_offsets(conn, "bench", next_offsets, 0, "bench")
+                    await batch_sql.count(conn, "bench", len(inserted), 0, 0)
         return meter.done()
     finally:
         await engine.dispose()

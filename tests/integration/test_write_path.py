@@ -1,7 +1,8 @@
 """The consumer's event write (write_path: binary COPY into a per-connection stage, then one
-INSERT ... ON CONFLICT feeding the notifications) on a real PostgreSQL: exactly the expected
-event rows and notifications, dedup by event id, the ids inserted; the stage outlives a
-rolled-back batch and comes back on a connection that lost it."""
+INSERT ... ON CONFLICT feeding the notifications; a small batch the same INSERT over array
+parameters) on a real PostgreSQL: exactly the expected event rows and notifications, dedup by
+event id, the ids inserted, by either path; the stage outlives a rolled-back batch and comes
+back on a connection that lost it."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -36,6 +37,18 @@ def records(specs: list[tuple[UUID, str, str, str | None]],
         out.append(Rec(rec.value, first_offset + i, partition=i % 3, topic="write-path",
                        headers=rec.headers))
     return out
+
+
+@pytest.fixture(params=["copy", "arrays"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Either write path, whatever the batch's size."""
+    monkeypatch.setattr(write_path, "SMALL_BATCH", 0 if request.param == "copy" else 10**6)
+    return str(request.param)
+
+
+@pytest.fixture
+def copy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(write_path, "SMALL_BATCH", 0)
 
 
 @pytest.fixture
@@ -90,7 +103,7 @@ async def forget(engine: AsyncEngine, ids: list[UUID]) -> None:
 
 
 async def test_rows_dedup_and_notifications_are_exactly_the_expected_ones(
-    engine: AsyncEngine,
+    engine: AsyncEngine, path: str,
 ) -> None:
     a, b, c, d = uuid4(), uuid4(), uuid4(), uuid4()
     first = records([(a, "12.50", "EUR", "dinner \\ tab\there"), (b, "100", "JPY", None),
@@ -115,7 +128,9 @@ async def test_rows_dedup_and_notifications_are_exactly_the_expected_ones(
     assert {r[11] for r in seen["events"]} == {None, TRACE.decode().split("-")[1]}
 
 
-async def test_a_rolled_back_batch_leaves_the_stage_in_place(engine: AsyncEngine) -> None:
+async def test_a_rolled_back_batch_leaves_the_stage_in_place(
+    engine: AsyncEngine, copy_path: None,
+) -> None:
     """The stage is created in autocommit before the first batch: a rollback cannot take it
     away, and the next batch on the same connection works."""
     e1, e2 = uuid4(), uuid4()
@@ -137,7 +152,7 @@ async def test_a_rolled_back_batch_leaves_the_stage_in_place(engine: AsyncEngine
 
 
 async def test_a_connection_that_lost_the_stage_fails_transiently_then_recovers(
-    engine: AsyncEngine,
+    engine: AsyncEngine, copy_path: None,
 ) -> None:
     e1 = uuid4()
     await forget(engine, [e1])
@@ -155,7 +170,9 @@ async def test_a_connection_that_lost_the_stage_fails_transiently_then_recovers(
     assert len((await effects(engine, [e1]))["notes"]) == 2
 
 
-async def test_the_events_roll_back_with_the_callers_transaction(engine: AsyncEngine) -> None:
+async def test_the_events_roll_back_with_the_callers_transaction(
+    engine: AsyncEngine, path: str,
+) -> None:
     """The batch's first statement is the COPY, which goes around SQLAlchemy: it must still
     run inside the transaction SQLAlchemy opens, never in autocommit."""
     e1 = uuid4()
@@ -168,7 +185,9 @@ async def test_the_events_roll_back_with_the_callers_transaction(engine: AsyncEn
     assert (await effects(engine, [e1])) == {"events": [], "notes": []}
 
 
-async def test_a_batch_leaves_nothing_staged_for_the_next(engine: AsyncEngine) -> None:
+async def test_a_batch_leaves_nothing_staged_for_the_next(
+    engine: AsyncEngine, copy_path: None,
+) -> None:
     e1, e2 = uuid4(), uuid4()
     await forget(engine, [e1, e2])
     async with engine.begin() as conn:
@@ -179,3 +198,26 @@ async def test_a_batch_leaves_nothing_staged_for_the_next(engine: AsyncEngine) -
             f"SELECT count(*) FROM pg_temp.{write_path.STAGE}")).scalar_one()
     assert inserted == {e2}
     assert staged == 1  # only this batch's row, until its commit empties the table
+
+
+async def test_a_small_batch_skips_the_stage_and_a_large_one_uses_it(
+    engine: AsyncEngine,
+) -> None:
+    """At most SMALL_BATCH events go in one statement (the stage stays empty); one more and
+    they travel by COPY through the stage."""
+    small: list[tuple[UUID, str, str, str | None]] = [
+        (uuid4(), "1.00", "EUR", None) for _ in range(write_path.SMALL_BATCH)]
+    large: list[tuple[UUID, str, str, str | None]] = [
+        (uuid4(), "2.00", "EUR", None) for _ in range(write_path.SMALL_BATCH + 1)]
+    ids = [spec[0] for spec in small + large]
+    await forget(engine, ids)
+    staged = []
+    for specs, first in ((small, 0), (large, 1000)):
+        async with engine.begin() as conn:
+            inserted = await write(conn, plan_batch(records(specs, first)).events)
+            assert inserted == {spec[0] for spec in specs}
+            staged.append((await conn.exec_driver_sql(
+                f"SELECT count(*) FROM pg_temp.{write_path.STAGE}")).scalar_one())
+    assert staged == [0, write_path.SMALL_BATCH + 1]
+    seen = await effects(engine, ids)
+    assert len(seen["events"]) == len(ids) and len(seen["notes"]) == 2 * len(ids)

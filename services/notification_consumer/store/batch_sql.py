@@ -56,12 +56,20 @@ _CLAIM = text(f"""
             OR o.updated_at < now() - make_interval(secs => :stale_s)
     RETURNING partition, next_offset
 """)
-_COUNT = text(f"""
+_COUNT_SQL = f"""
     INSERT INTO {S}.consumer_counters AS c (group_id, processed, duplicates, dead_letters)
     VALUES (:group_id, :processed, :duplicates, :dead_letters)
     ON CONFLICT (group_id) DO UPDATE SET processed = c.processed + EXCLUDED.processed,
         duplicates = c.duplicates + EXCLUDED.duplicates,
         dead_letters = c.dead_letters + EXCLUDED.dead_letters
+"""
+_COUNT = text(_COUNT_SQL)
+# A batch's offsets and its counts in one statement (one round trip less per batch). Every
+# data-modifying part of a WITH runs once, read or not; a fenced batch raises and rolls both
+# back.
+_STORE_OFFSETS_COUNTED = text(f"""
+    WITH moved AS ({_STORE_OFFSETS.text}), counted AS ({_COUNT_SQL})
+    SELECT partition FROM moved
 """)
 
 
@@ -112,17 +120,24 @@ def kafka_time(timestamp_ms: int | None) -> datetime | None:
 
 async def store_offsets(
     conn: AsyncConnection, group_id: str, offsets: dict[TopicPartition, int],
-    generation: int, member_id: str,
+    generation: int, member_id: str, counts: tuple[int, int, int] = (0, 0, 0),
 ) -> set[int]:
-    """Move the offsets the caller still owns; returns the partitions moved."""
+    """Move the offsets the caller still owns, and add `counts` (processed, duplicates, dead
+    letters) to the group's counters in the same statement; returns the partitions moved."""
     if not offsets:
+        await count(conn, group_id, *counts)
         return set()
     tps = list(offsets)
-    result = await conn.execute(_STORE_OFFSETS, {
+    params = {
         "group_id": group_id, "topics": [t for t, _ in tps], "partitions": [p for _, p in tps],
         "offsets": [offsets[tp] for tp in tps], "generation": generation,
         "member_id": member_id,
-    })
+    }
+    if any(counts):
+        params.update(zip(("processed", "duplicates", "dead_letters"), counts, strict=True))
+        result = await conn.execute(_STORE_OFFSETS_COUNTED, params)
+    else:
+        result = await conn.execute(_STORE_OFFSETS, params)
     return {row.partition for row in result}
 
 

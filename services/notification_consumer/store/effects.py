@@ -33,15 +33,18 @@ class PostgresEffects:
             outcome = await self._apply(conn, parking.apply)
             await parking_sql.open_parks(conn, self.group, parking.parks)
             outcome.parked = await parking_sql.store_parked(conn, self.group, parking.parked)
-            # Last before the counters: the partitions' offset rows stay locked only briefly,
+            # Last, with the counters: the partitions' offset rows stay locked only briefly,
             # so a new owner's claim does not wait for a slow (or frozen) member's batch.
-            moved = await batch_sql.store_offsets(conn, self.group, plan.next_offsets,
-                                              fence.generation, fence.member_id)
+            moved = await batch_sql.store_offsets(
+                conn, self.group, plan.next_offsets, fence.generation, fence.member_id,
+                (len(outcome.inserted), outcome.duplicates, len(outcome.dead_lettered)))
             if moved != {p for _, p in plan.next_offsets}:
                 # Raising inside begin() rolls everything above back: a zombie writes nothing.
                 raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
                              f"are no longer claimed by generation {fence.generation}")
-            await self._finish(conn, outcome, publish)
+            # The DLQ topic hears of a dead letter before the transaction that records it
+            # commits: a crash in between can repeat it on the topic, never lose it.
+            await publish(outcome.letter_ids)
         return outcome
 
     async def release(self, topic: str, partitions: Sequence[int], fence: Fence,

@@ -1,10 +1,13 @@
 """A batch's events and their notifications: binary COPY into a per-connection staging table,
 then ONE `INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING` whose result
-also feeds the notifications' insert.
+also feeds the notifications' insert. A small batch (at most SMALL_BATCH events) is the same
+INSERT over array parameters instead, without the stage.
 
 Why COPY: the rows travel in asyncpg's binary COPY format, which costs the client far less CPU
-than SQLAlchemy's array parameters (BENCHMARKS.md, "The consumer's write path"), and
-PostgreSQL does the same insert work either way.
+than array parameters (BENCHMARKS.md, "Drain write path"), and PostgreSQL does the same insert
+work either way. Why not for small batches: a COPY is two round trips more (the COPY waits for
+the server's go-ahead, then the INSERT follows), which is most of a small batch's time; the
+client CPU it saves only pays for hundreds of rows.
 
 Order: rows are inserted in offset order per partition, so `seq` shows the order in which
 one account's events were applied (a release of parked records included).
@@ -69,6 +72,17 @@ _INSERT_FROM_STAGE = f"""
 """
 
 
+# The same insert over one array per column, for a small batch: one round trip.
+_ARRAY_TYPES = ("uuid", "text", "text", "text", "text", "text", "timestamptz", "text", "int4",
+                "int8", "text", "text", "text", "text")
+_INSERT_FROM_ARRAYS = _INSERT_FROM_STAGE.replace(
+    f"FROM pg_temp.{STAGE}",
+    "FROM unnest({}) AS s({})".format(
+        ", ".join(f"${i}::{t}[]" for i, t in enumerate(_ARRAY_TYPES, start=1)),
+        ", ".join(f'"{c}"' for c in COLUMNS)))
+assert _INSERT_FROM_ARRAYS != _INSERT_FROM_STAGE
+SMALL_BATCH = 64
+
 _OPEN = "SELECT 1"  # any statement: what matters is the BEGIN the adapter sends before it
 
 
@@ -102,12 +116,16 @@ async def insert_events(conn: AsyncConnection, rows: list[EventRow]) -> set[UUID
         # SQLAlchemy's asyncpg adapter begins the transaction lazily, on the first statement
         # sent through it; the COPY below goes around it and must not run in autocommit.
         await conn.exec_driver_sql(_OPEN)
+    records = [
+        (r.event.event_id, r.event.payer_id, r.event.payee_id, str(r.event.amount),
+         r.event.currency, r.event.description, r.event.occurred_at, r.topic,
+         r.partition, r.offset, r.payload_hash, r.trace_id, r.traceparent, r.owner_scope)
+        for r in rows]
+    if len(records) <= SMALL_BATCH:
+        columns = [list(column) for column in zip(*records, strict=True)]
+        return {row["event_id"] for row in await raw.fetch(_INSERT_FROM_ARRAYS, *columns)}
     try:
-        await raw.copy_records_to_table(STAGE, columns=COLUMNS, records=[
-            (r.event.event_id, r.event.payer_id, r.event.payee_id, str(r.event.amount),
-             r.event.currency, r.event.description, r.event.occurred_at, r.topic,
-             r.partition, r.offset, r.payload_hash, r.trace_id, r.traceparent, r.owner_scope)
-            for r in rows])
+        await raw.copy_records_to_table(STAGE, columns=COLUMNS, records=records)
     except asyncpg.UndefinedTableError as exc:
         # The session lost its temp tables (DISCARD, a pooler): prepare it again next time.
         conn.info.pop(STAGE, None)
