@@ -18,6 +18,7 @@ from uuid import UUID
 from service_kit.db import StatementPool
 from service_kit.errors import TransientStoreError
 from service_kit.failures import is_transient
+from service_kit.telemetry import recording
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ class _Row:
     values: tuple[Any, ...]
     outcome: "asyncio.Future[bool]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
-    # The caller's context (its trace): a batch's statement runs in its first row's, so the
-    # database span of a lone request is a child of that request's span.
-    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    # The caller's context (its trace), when spans are recorded: a batch's statement runs in
+    # its first row's, so the database span of a lone request is a child of that request's
+    # span. Without recording there is no span to parent: no copy, no task per batch.
+    context: contextvars.Context | None = None
 
 
 class GroupCommitter:
@@ -57,6 +59,7 @@ class GroupCommitter:
         self._writers = writers
         self._max_rows = max_rows
         self._tasks: list[asyncio.Task[None]] = []
+        self._traced = recording()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._write_forever(), name=f"group-commit-{i}")
@@ -75,7 +78,7 @@ class GroupCommitter:
     async def insert(self, values: tuple[Any, ...]) -> bool:
         if not self._tasks:
             raise TransientStoreError("group commit not started")
-        row = _Row(values)
+        row = _Row(values, context=contextvars.copy_context() if self._traced else None)
         try:
             self._queue.put_nowait(row)
         except asyncio.QueueFull as exc:
@@ -97,7 +100,7 @@ class GroupCommitter:
 
     async def _write(self, batch: list[_Row]) -> None:
         try:
-            inserted = await asyncio.create_task(self._insert(batch), context=batch[0].context)
+            inserted = await self._in_context(batch, batch[0].context)
         except Exception as exc:  # noqa: BLE001 - each caller gets its own outcome
             if len(batch) == 1 or is_transient(exc):
                 for row in batch:
@@ -106,13 +109,18 @@ class GroupCommitter:
             # One row the database refuses must not fail its neighbours: one by one.
             for row in batch:
                 try:
-                    _settle(row, bool(await asyncio.create_task(self._insert([row]),
-                                                                context=row.context)))
+                    _settle(row, bool(await self._in_context([row], row.context)))
                 except Exception as row_exc:  # noqa: BLE001 - handed to that row's caller
                     _settle(row, row_exc)
             return
         for row in batch:
             _settle(row, row.values[0] in inserted)
+
+    async def _in_context(self, batch: list[_Row],
+                          context: contextvars.Context | None) -> set[UUID]:
+        if context is None:
+            return await self._insert(batch)
+        return await asyncio.create_task(self._insert(batch), context=context)
 
     async def _insert(self, batch: list[_Row]) -> set[UUID]:
         # Every batch takes the idempotency index's locks in the same order: two batches
