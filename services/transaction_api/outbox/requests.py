@@ -109,12 +109,16 @@ class PostgresRequestStore:
 
 
 # The first acknowledgement wins: a copy the relay published again keeps the first placement.
-_MARK = text(f"""
+_MARK_SQL = f"""
     UPDATE {T} SET published_at = now(), published_partition = m.part, published_offset = m.off
     FROM unnest(CAST(:ids AS uuid[]), CAST(:parts AS int[]), CAST(:offs AS bigint[]))
          AS m(id, part, off)
     WHERE event_id = m.id AND published_at IS NULL
-""")
+"""
+_MARK = text(_MARK_SQL)
+# The same, for a plain asyncpg connection (outbox/marker.py): $1 ids, $2 partitions, $3 offsets.
+MARK_MANY = (_MARK_SQL.replace(":ids", "$1").replace(":parts", "$2")
+             .replace(":offs", "$3"))
 
 
 async def mark_published(conn: AsyncConnection, marks: Sequence[Published]) -> None:
