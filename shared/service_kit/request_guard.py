@@ -60,6 +60,14 @@ class _Progress:
         self.answered = False
 
 
+def _length_is_declared(scope: Scope) -> bool:
+    """The body's length is its Content-Length: one is given, and no Transfer-Encoding."""
+    if first_header(scope, b"transfer-encoding") is not None:
+        return False
+    declared = first_header(scope, b"content-length")
+    return declared is not None and declared.isdigit()
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, rules: GuardRules) -> None:
         self.app = app
@@ -104,6 +112,12 @@ class RequestGuard:
         refused = self.refusal(scope)
         if refused is not None:
             await problem_response(refused, scope["path"])(scope, receive, send)
+            return
+        if _length_is_declared(scope):
+            # Within the limit (refusal checked it), and the server frames the body by that
+            # length (HTTP/1.1; HTTP/2 refuses a mismatch): no read can pass the limit, so
+            # the counting below would only cost its wrappers (3 µs of every POST).
+            await self.app(scope, receive, send)
             return
         state = _Progress()
 
