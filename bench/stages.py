@@ -16,7 +16,7 @@ import orjson
 
 from payment_events.codec import encode
 from payment_events.events import PaymentAccepted
-from service_kit.db import StatementPool, make_engine
+from service_kit.db import StatementPool
 from service_kit.logs import JsonFormatter
 from service_kit.responses import JsonResponse
 from transaction_api.accept import request_hash
@@ -44,8 +44,7 @@ async def run(n: int) -> dict[str, float]:
     for linger in (2, 0):
         settings = Settings(producer_linger_ms=linger)
         pool, publisher = StatementPool(settings), Publisher(settings)
-        engine = make_engine(settings)
-        marker = PublishedMarker(engine)
+        marker = PublishedMarker(pool)
         await pool.start()
         publisher.start()
         marker.start()
@@ -94,7 +93,6 @@ async def run(n: int) -> dict[str, float]:
         await marker.stop()
         await publisher.stop()
         await pool.close()
-        await engine.dispose()
     for name, values in times.items():
         results[name] = round(statistics.median(values), 3)
     return results

@@ -56,8 +56,10 @@ def create_app(settings: Settings) -> FastAPI:
     engine = make_engine(settings, server_settings={
         "idle_in_transaction_session_timeout": str(idle_ms)})
     publisher = Publisher(settings)
-    marker = PublishedMarker(engine)
     statements = StatementPool(settings, lock_timeout_s=settings.idempotency_lock_timeout_s)
+    # One connection of its own: a mark may wait on a row the relay holds, as long as it must.
+    marks = StatementPool(settings, max_size=1)
+    marker = PublishedMarker(marks)
     # The relay leaves a new row alone while the request path may still be publishing it.
     relay_grace = timedelta(seconds=settings.publish_timeout_s + 1.0)
     committer = (GroupCommitter(statements, writers=settings.group_commit_writers)
@@ -71,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await statements.start()
+        await marks.start()
         if committer is not None:
             committer.start()
         publisher.start()
@@ -91,7 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
                 # Queued events to the producer, its flush acks them, then their marks.
                 ("dispatch", lambda: dispatcher.stop(settings.publish_timeout_s)),
                 ("publisher", publisher.stop), ("marker", marker.stop),
-                ("statements", statements.close), ("database", engine.dispose)])
+                ("statements", statements.close), ("marks", marks.close),
+                ("database", engine.dispose)])
             log.info("transaction api stopped")
 
     async def kafka() -> tuple[bool, str]:

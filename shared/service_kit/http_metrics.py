@@ -26,6 +26,22 @@ HTTP_LATENCY = Histogram(
 )
 
 
+_Children = tuple[Any, Any]  # (the counter's child for a status, the histogram's child)
+# (method, route template, status) -> the labelled children. `labels()` formats and locks on
+# every call; a request reuses the children of the same labels (prometheus_client keeps every
+# child for the life of the process anyway, so this holds no more label sets than it does).
+_children: dict[tuple[str, str, int], _Children] = {}
+
+
+def _labelled(method: str, template: str, status: int) -> _Children:
+    key = (method, template, status)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = (HTTP_REQUESTS.labels(method, template, str(status)),
+                                  HTTP_LATENCY.labels(method, template))
+    return found
+
+
 class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,5 +69,6 @@ class HttpMetricsMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(scope["method"], template, str(status)).inc()
-            HTTP_LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+            requests, latency = _labelled(scope["method"], template, status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)

@@ -49,11 +49,24 @@ def _from_span(span: SpanContext) -> TraceContext | None:
                         f"{int(span.trace_flags):02x}")
 
 
+class _RequestSpan(NonRecordingSpan):
+    """The span TraceContextMiddleware makes current, holding the TraceContext it was made
+    from: `current_trace.get()` (twice per request) reads it back instead of formatting the
+    ids again from the SpanContext."""
+
+    def __init__(self, ours: TraceContext, span: SpanContext) -> None:
+        super().__init__(span)
+        self.trace_context = ours
+
+
 class _CurrentTrace:
     """The span OpenTelemetry has current (the request's, a consumer span's), if any."""
 
     def get(self) -> TraceContext | None:
-        return _from_span(trace.get_current_span().get_span_context())
+        span = trace.get_current_span()
+        if type(span) is _RequestSpan:
+            return span.trace_context
+        return _from_span(span.get_span_context())
 
 
 current_trace = _CurrentTrace()
@@ -101,15 +114,35 @@ class TraceContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        caller = next((parse_traceparent(value.decode("latin-1"))
-                       for name, value in scope.get("headers", ()) if name == b"traceparent"),
-                      None)
-        ours = caller.child() if caller is not None else new_trace("00")
-        token = context.attach(ours.as_parent())
+        token = context.attach(trace.set_span_in_context(_request_span(scope)))
         try:
             await self.app(scope, receive, send)
         finally:
             context.detach(token)
+
+
+def _request_span(scope: MutableMapping[str, Any]) -> _RequestSpan:
+    """A new span id under the caller's `traceparent` (the first such header), or a new
+    unsampled trace. The ids are made as integers and formatted once (the SpanContext takes
+    the integers, the TraceContext the hex), not formatted and parsed back per request."""
+    caller = None
+    for name, value in scope.get("headers", ()):
+        if name == b"traceparent":
+            caller = parse_traceparent(value.decode("latin-1"))
+            break
+    span_id = _IDS.generate_span_id()
+    if caller is None:
+        trace_id = _IDS.generate_trace_id()
+        ours = TraceContext(f"{trace_id:032x}", f"{span_id:016x}", "00")
+        flags = _UNSAMPLED
+    else:
+        trace_id = int(caller.trace_id, 16)
+        ours = TraceContext(caller.trace_id, f"{span_id:016x}", caller.flags)
+        flags = TraceFlags(int(caller.flags, 16))
+    return _RequestSpan(ours, SpanContext(trace_id, span_id, is_remote=True, trace_flags=flags))
+
+
+_UNSAMPLED = TraceFlags(0)
 
 
 class TraceLogFilter(logging.Filter):

@@ -57,3 +57,34 @@ async def test_insert_after_stop_is_a_transient_error(database_url: str) -> None
     committer = GroupCommitter(pool)
     with pytest.raises(TransientStoreError):
         await committer.insert(row(unique("scope"), None))
+
+
+async def test_every_column_is_stored_exactly(database_url: str) -> None:
+    """The batch travels as JSON: bytes, decimals, text and times come out as they went in."""
+    pool = StatementPool(CommonSettings(database_url=database_url))
+    await pool.start()
+    committer = GroupCommitter(pool, writers=1)
+    committer.start()
+    now = datetime.now(UTC)
+    values = (uuid4(), unique("scope"), 'k"\\ey€', "hash", "acct_a", "acct_b",
+              Decimal("0.001"), "KWD", 'dîner "à deux"\n', b"\x00\xffkey", b'{"v": "\xc3\xa9"}\xff',
+              '[["ce_id", "x"]]', now, now.replace(microsecond=0))
+    try:
+        assert await committer.insert(values) is True
+    finally:
+        await committer.stop()
+        await pool.close()
+    conn = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        stored = await conn.fetchrow(
+            "SELECT event_id, scope, idempotency_key, request_hash, payer_id, payee_id, amount,"
+            " currency, description, event_key, event_value, event_headers::text, created_at,"
+            " next_attempt_at FROM transaction_api.payment_requests WHERE event_id = $1",
+            values[0])
+        # Published, so no relay of a later test in this database sends it anywhere.
+        await conn.execute("UPDATE transaction_api.payment_requests SET published_at = now()"
+                           " WHERE event_id = $1", values[0])
+    finally:
+        await conn.close()
+    assert tuple(stored) == values
+    assert str(stored["amount"]) == "0.0010"  # numeric(24,4), as any insert stores it

@@ -109,3 +109,9 @@ def test_local_hosts() -> None:
     assert is_local_host("api", frozenset({"api"}))
     assert not is_local_host("127.0.0.1.attacker.example", frozenset())
     assert not is_local_host("", frozenset())
+
+
+async def test_a_declared_length_within_the_limit_reaches_the_app_as_sent() -> None:
+    g, app = guard()
+    status, pulled = await call(g, {**JSON, "content-length": "512"}, [b"x" * 512])
+    assert (status, pulled, app.calls) == (200, 1, 1)

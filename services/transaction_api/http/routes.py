@@ -10,6 +10,7 @@ from payment_events.money import canonical_amount
 from service_kit.bodies import read_json_object
 from service_kit.problems import PROBLEM_RESPONSE_SCHEMA, validation_problem
 from service_kit.responses import JsonResponse
+from service_kit.scope_headers import first_header
 from service_kit.tracing import current_trace
 from transaction_api.accept import accept_payment, find_payment
 from transaction_api.context import (
@@ -58,9 +59,9 @@ async def create_payment(request: Request) -> JsonResponse:
     # CPU): the same checks, in the same order (401, then the key's 422, then the body), by
     # hand. The body is read by hand too: strict type, size, encoding and syntax, each a 4xx.
     ctx: ApiContext = request.app.state.context
-    headers = request.headers
-    caller = caller_of(ctx, headers.get("authorization"))
-    idempotency_key = checked_idempotency_key(headers.get("idempotency-key"))
+    scope = request.scope
+    caller = caller_of(ctx, first_header(scope, b"authorization"))
+    idempotency_key = checked_idempotency_key(first_header(scope, b"idempotency-key"))
     body = await read_json_object(request, ctx.max_body_bytes)
     try:
         payment = PaymentRequest.model_validate(body)

@@ -47,20 +47,27 @@ _BY_ID = f"""
 """
 
 
+def _store_error(exc: Exception) -> Exception | None:
+    """What a database error becomes (None: it goes on as it is). Errors worth a retry become
+    TransientStoreError; a lock wait past the pool's lock_timeout on the idempotency index is
+    a twin still in flight."""
+    if isinstance(exc, asyncpg.exceptions.LockNotAvailableError):
+        return IdempotencyKeyInFlight()
+    if isinstance(exc, TransientStoreError | IdempotencyKeyReused):
+        return None
+    return TransientStoreError(repr(exc)) if is_transient(exc) else None
+
+
 @asynccontextmanager
 async def store_errors() -> AsyncIterator[None]:
-    """Database errors worth a retry become TransientStoreError; a lock wait past the
-    pool's lock_timeout on the idempotency index is a twin still in flight."""
+    """_store_error around a block."""
     try:
         yield
-    except asyncpg.exceptions.LockNotAvailableError as exc:
-        raise IdempotencyKeyInFlight() from exc
-    except (TransientStoreError, IdempotencyKeyReused):
-        raise
     except Exception as exc:
-        if is_transient(exc):
-            raise TransientStoreError(repr(exc)) from exc
-        raise
+        translated = _store_error(exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 class PostgresRequestStore:
@@ -82,7 +89,8 @@ class PostgresRequestStore:
                   event.payee_id, event.amount, event.currency, event.description, record.key,
                   record.value, headers, event.occurred_at,
                   event.occurred_at + self._relay_grace)
-        async with store_errors():
+        # store_errors written out: no async context manager (a generator) per request.
+        try:
             for _ in range(3):  # the twin's key may expire between the two statements: retry
                 if await self._insert(values):
                     return StoredRequest(event.event_id, event.occurred_at, False, False)
@@ -92,6 +100,11 @@ class PostgresRequestStore:
                     break
             else:
                 raise TransientStoreError("idempotency record vanished three times; retry")
+        except Exception as exc:
+            translated = _store_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
         if row["request_hash"] != request_hash:
             raise IdempotencyKeyReused()
         return StoredRequest(row["event_id"], row["created_at"], row["published"], True)
@@ -109,12 +122,16 @@ class PostgresRequestStore:
 
 
 # The first acknowledgement wins: a copy the relay published again keeps the first placement.
-_MARK = text(f"""
+_MARK_SQL = f"""
     UPDATE {T} SET published_at = now(), published_partition = m.part, published_offset = m.off
     FROM unnest(CAST(:ids AS uuid[]), CAST(:parts AS int[]), CAST(:offs AS bigint[]))
          AS m(id, part, off)
     WHERE event_id = m.id AND published_at IS NULL
-""")
+"""
+_MARK = text(_MARK_SQL)
+# The same, for a plain asyncpg connection (outbox/marker.py): $1 ids, $2 partitions, $3 offsets.
+MARK_MANY = (_MARK_SQL.replace(":ids", "$1").replace(":parts", "$2")
+             .replace(":offs", "$3"))
 
 
 async def mark_published(conn: AsyncConnection, marks: Sequence[Published]) -> None:
