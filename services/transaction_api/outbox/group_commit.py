@@ -128,7 +128,13 @@ class GroupCommitter:
         ordered = sorted(batch, key=lambda row: (row.values[1], row.values[2] or ""))
         columns = [list(column) for column in zip(*(row.values for row in ordered), strict=True)]
         async with self._pool.acquire() as conn:
-            return {r[0] for r in await conn.fetch(INSERT_MANY, *columns)}
+            inserted = {r[0] for r in await conn.fetch(INSERT_MANY, *columns)}
+            # The callers have their answer before the connection goes back to the pool
+            # (asyncpg releases in a task of its own: a loop turn or two the 202s need not wait
+            # for). Settling twice is harmless: `_settle` keeps the first outcome.
+            for row in batch:
+                _settle(row, row.values[0] in inserted)
+        return inserted
 
 
 def _settle(row: _Row, outcome: bool | BaseException) -> None:
