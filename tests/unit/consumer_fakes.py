@@ -3,6 +3,7 @@ real adapters in what the loop relies on: one atomic write per plan with the fen
 inside it, claims that never go back a generation, fetch positions, pause, commits."""
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,12 +138,14 @@ class FakeLink:
         self.healthy = True
         self.callbacks: RebalanceCallbacks | None = None
         self.starts = 0
+        self.arrived = asyncio.Event()
 
     def produce(self, value: bytes | None, partition: int = 0,
                 headers: list[tuple[str, bytes]] | None = None) -> Rec:
         tp = TopicPartition(TOPIC, partition)
         rec = Rec(value, len(self.log[tp]), partition, headers=headers or [])
         self.log[tp].append(rec)
+        self.arrived.set()
         return rec
 
     async def start(self, callbacks: RebalanceCallbacks) -> None:
@@ -171,8 +174,10 @@ class FakeLink:
             if recs:
                 batch[tp] = recs
                 self.positions[tp] += len(recs)
-        if not batch:
-            await asyncio.sleep(max(timeout_ms, 1) / 1000)
+        if not batch:  # like the client: back when a record arrives, or at the timeout
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), max(timeout_ms, 1) / 1000)
         return batch
 
     def seek(self, tp: TopicPartition, offset: int) -> None:

@@ -34,6 +34,7 @@ from notification_consumer.ingest.overlap import Fetched, plan_beside_write, top
 from notification_consumer.ingest.ownership import Ownership
 from notification_consumer.ingest.planning import BatchPlan
 from notification_consumer.ingest.ports import Batch, EffectStore, KafkaLink, WriteOutcome
+from notification_consumer.ingest.read_ahead import ReadAhead
 from notification_consumer.ingest.release_step import ReleaseStep
 from notification_consumer.ingest.settings import IngestSettings
 from notification_consumer.ingest.spans import batch_span, events_processed
@@ -48,7 +49,9 @@ class NotificationConsumer:
                  exit_process: Callable[[int], None] = os._exit) -> None:
         self.settings = settings
         self.store = store
-        self.link = link
+        self.epoch = 0  # bumped when a rebalance starts or ends: older batches are not written
+        self.ahead = ReadAhead(link, lambda: self.epoch)
+        self.link: KafkaLink = self.ahead  # every seek and pause goes through it
         self.state = HealthState()
         self.letters = DeadLetterWriter(link, settings.kafka_dlq_topic, settings.kafka_group_id,
                                         settings.dlq_max_record_bytes)
@@ -64,7 +67,6 @@ class NotificationConsumer:
         self.exit_process = exit_process
         self.stopping = asyncio.Event()
         self.batch_lock = asyncio.Lock()  # held around a batch's writes, never around getmany
-        self.epoch = 0  # bumped when a rebalance starts or ends: older batches are not written
         self._backoff = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
         self._rewound: set[TopicPartition] = set()
         self._task: asyncio.Task[None] | None = None
@@ -124,10 +126,10 @@ class NotificationConsumer:
         return False
 
     async def run(self) -> None:
-        """Two batches overlap: while one is written, the next is fetched and planned, then
-        topped up with what arrived during the write. Writes stay in fetch order, and the next
-        batch is fetched before the write starts, so a rollback can tell exactly which fetched
-        records to seek back to."""
+        """Two batches overlap: while one is written, the next is fetched and planned, and
+        what arrives meanwhile is read ahead (read_ahead.py) and tops it up. Writes stay in
+        fetch order; the next batch is fetched before the write starts, and a seek forgets
+        what was read ahead, so a rollback can tell exactly which records to seek back to."""
         pending: Fetched | None = None
         while not self.stopping.is_set():
             await self.ownership.retry_claims()
@@ -147,6 +149,8 @@ class NotificationConsumer:
                 continue
             writing = asyncio.create_task(self._handle(pending))
             following = await self._fetched(batch) if batch else None
+            await self.ahead.during(writing, self.settings.batch_max_records
+                                    - (following.planned.size if following else 0))
             await writing
             rewound, self._rewound = self._rewound, set()
             if following is not None and (rewound or following.epoch != self.epoch):
