@@ -55,7 +55,7 @@ def _run(url: str, topic: str, api: Proc, consumer: Proc, log_path: Path) -> dic
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if "accepted" not in client:
         raise RuntimeError(f"the generator failed: {client.get('error')}")
-    query = ("SELECT partition, \"offset\", occurred_at FROM notification_consumer."
+    query = ("SELECT partition, \"offset\", occurred_at, processed_at FROM notification_consumer."
              "processed_events WHERE topic = $1 AND payer_id LIKE $2")
     deadline, rows = time.monotonic() + 60, []
     while time.monotonic() < deadline:
@@ -65,16 +65,20 @@ def _run(url: str, topic: str, api: Proc, consumer: Proc, log_path: Path) -> dic
         time.sleep(0.5)
     time.sleep(0.5)  # the commit log line follows the commit
     commits = commit_log(log_path)
-    e2e = []
+    e2e, waited, written = [], [], []
     for r in rows:
         at = committed_at(commits, r["partition"], r["offset"])
         if at is not None:
             e2e.append((at - r["occurred_at"]).total_seconds() * 1000)
+            # processed_at is now() of the batch's transaction: when it began
+            waited.append((r["processed_at"] - r["occurred_at"]).total_seconds() * 1000)
+            written.append((at - r["processed_at"]).total_seconds() * 1000)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     result = {
         "sent": client["sent"], "accepted": client["accepted"], "processed": len(rows),
         "timed": len(e2e), "errors": client["errors"], "e2e_p50_ms": percentile(e2e, 50),
         "e2e_p99_ms": percentile(e2e, 99), "e2e_max_ms": max(e2e, default=float("nan")),
+        "to_batch_p50_ms": percentile(waited, 50), "batch_p50_ms": percentile(written, 50),
         "post_p50_ms": client["post_p50_ms"], "post_p99_ms": client["post_p99_ms"],
         "generator_cpu_share": cpu / (LATENCY_S * CPUS)}
     if len(e2e) < client["accepted"]:

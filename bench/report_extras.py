@@ -12,9 +12,10 @@ WRITE_PATHS = {
     "copy_binary": "binary COPY into a temp stage, INSERT … SELECT … ON CONFLICT RETURNING + notes",
     "copy_text": "text COPY into the same stage, same INSERT",
     "executemany": "one prepared per-event statement, pipelined (fetchmany)",
-    "write_path_module": "the service's path now: binary COPY stage as packaged "
+    "write_path_module": "the service's path now for batches over 64 events (smaller ones: the "
+                         "unnest CTE, one round trip): binary COPY stage as packaged "
                          "(notification_consumer.store.write_path), stage once per connection, "
-                         "via SQLAlchemy",
+                         "offsets and counters in one statement, via SQLAlchemy",
     "raw_copy": "ceiling: binary COPY into the tables, no dedup",
 }
 
