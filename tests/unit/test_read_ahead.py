@@ -5,6 +5,8 @@ and a rebalance change the held records as they change the client's."""
 import asyncio
 from typing import Any
 
+import pytest
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from notification_consumer.ingest.planning import BatchPlan
@@ -125,3 +127,17 @@ async def test_a_batch_rolled_back_during_read_ahead_loses_and_repeats_nothing()
     total = store.stored()
     assert total is not None and total >= 20
     assert len(store.events) == total and sorted(order) == order == list(range(total))
+
+
+async def test_a_fetch_error_during_a_write_reaches_the_loops_next_fetch() -> None:
+    """After what was held before it, as the client would have raised it."""
+    link = await assigned_link()
+    ahead = ReadAhead(link, lambda: 1)
+    await read_during_a_write(ahead, link, 2)
+    link.fetch_error = KafkaError("broker gone")
+    await read_during_a_write(ahead, link, 1)
+    assert [r.offset for r in (await ahead.getmany(0, 100))[TP0]] == [0, 1]
+    with pytest.raises(KafkaError):
+        await ahead.getmany(0, 100)
+    link.fetch_error = None
+    assert [r.offset for r in (await ahead.getmany(0, 100))[TP0]] == [2]

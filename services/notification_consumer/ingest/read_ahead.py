@@ -14,7 +14,8 @@ operation that would change what the client returns changes the held records the
   (a paused partition returns nothing; on resume, reading starts at that record again);
 - a rebalance (the loop's epoch moves) makes every held record stale: they are forgotten
   without a seek, since the new assignment sets every position itself.
-Everything else is the wrapped link's.
+A fetch error during the write is raised by the loop's next fetch, after the records held
+before it, as the client would have. Everything else is the wrapped link's.
 """
 
 import asyncio
@@ -38,6 +39,7 @@ class ReadAhead:
         self._epoch = epoch
         self._held: dict[TopicPartition, list[RecordLike]] = {}
         self._held_epoch = -1
+        self._error: BaseException | None = None
 
     @property
     def held(self) -> int:
@@ -52,8 +54,11 @@ class ReadAhead:
             if not fetch.done():
                 fetch.cancel()  # a waiting fetch took nothing: the client keeps its records
             await asyncio.wait({fetch})
-            if fetch.cancelled() or fetch.exception() is not None:
-                return  # a Kafka error: the loop's own fetch meets it again and reports it
+            if fetch.cancelled():
+                return
+            if (error := fetch.exception()) is not None:
+                self._error = error  # the loop's next fetch raises it, after what is held
+                return
             self._hold(*fetch.result())
 
     async def _fetch(self, max_records: int) -> tuple[Batch, int]:
@@ -86,7 +91,12 @@ class ReadAhead:
     # KafkaLink: held records first; seek and pause keep the held records true.
 
     async def getmany(self, timeout_ms: int, max_records: int) -> Batch:
-        return self._take(max_records) or await self.link.getmany(timeout_ms, max_records)
+        if taken := self._take(max_records):
+            return taken
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return await self.link.getmany(timeout_ms, max_records)
 
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self._held.pop(tp, None)
