@@ -11,7 +11,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
 
 from service_kit.problems import Problem
-from service_kit.scope_headers import first_header
+from service_kit.scope_headers import declared_length, first_header
 
 BODY_READ_TIMEOUT_S = 10.0
 
@@ -28,8 +28,8 @@ async def read_json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         "utf8",
     ):
         raise Problem(415, "only UTF-8 JSON is accepted", field="Content-Type")
-    declared = first_header(scope, b"content-length") or ""
-    if declared.isdigit() and int(declared) > max_bytes:
+    declared = declared_length(scope)
+    if declared is not None and declared > max_bytes:
         raise Problem(413, f"body larger than {max_bytes} bytes")
     try:
         body = await _read_capped(request.receive, max_bytes)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service_kit.auth import ApiKeys
 from service_kit.errors import BodyTooLarge, Unauthorized
 from service_kit.problems import Problem, problem_response, service_problem
-from service_kit.scope_headers import first_header
+from service_kit.scope_headers import declared_length, first_header
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -64,8 +64,7 @@ def _length_is_declared(scope: Scope) -> bool:
     """The body's length is its Content-Length: one is given, and no Transfer-Encoding."""
     if first_header(scope, b"transfer-encoding") is not None:
         return False
-    declared = first_header(scope, b"content-length")
-    return declared is not None and declared.isdigit()
+    return declared_length(scope) is not None
 
 
 class RequestGuard:
@@ -78,9 +77,10 @@ class RequestGuard:
 
     def refusal(self, scope: Scope) -> Problem | None:
         method, path = scope["method"], scope["path"]
-        declared = first_header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max:
+        length = declared_length(scope)
+        if length is not None and length > self.max:
             return service_problem(BodyTooLarge(self.max))
+        declared = first_header(scope, b"content-length")
         has_body = (bool(declared and declared != "0")
                     or first_header(scope, b"transfer-encoding") is not None)
         exempt = path.startswith(self.key_exempt) if self.key_exempt else False

@@ -17,3 +17,13 @@ def first_header(scope: MutableMapping[str, Any], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def declared_length(scope: MutableMapping[str, Any]) -> int | None:
+    """The Content-Length as the HTTP server framed the body by it: ASCII digits with optional
+    whitespace around them (httptools accepts `20000 ` and passes the space on), else None."""
+    value = first_header(scope, b"content-length")
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    return int(value) if value.isascii() and value.isdigit() else None

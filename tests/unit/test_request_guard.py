@@ -115,3 +115,13 @@ async def test_a_declared_length_within_the_limit_reaches_the_app_as_sent() -> N
     g, app = guard()
     status, pulled = await call(g, {**JSON, "content-length": "512"}, [b"x" * 512])
     assert (status, pulled, app.calls) == (200, 1, 1)
+
+
+@pytest.mark.parametrize("declared", ["300000000 ", " 300000000", "300000000\t"])
+async def test_a_declared_oversize_length_with_whitespace_is_413_unread(declared: str) -> None:
+    # httptools frames the body by a Content-Length with optional whitespace around it (RFC
+    # 9110 OWS) and hands the value on with its trailing whitespace: the limit must see the
+    # same number, not wait for the body and answer 408 after the read deadline.
+    g, app = guard()
+    status, pulled = await call(g, {**JSON, "content-length": declared}, [b"x"] * 10)
+    assert (status, pulled, app.calls) == (413, 0, 0)
