@@ -176,3 +176,41 @@ async def test_a_wedged_producer_is_replaced_and_the_backlog_published(database_
         await engine.dispose()
     assert publisher.restarts == 1  # at once, not after five timed-out passes
     assert any(("ce_id", str(event_id).encode()) in r.headers for r in publisher.sent)
+
+
+async def test_unreadable_rows_wait_their_backoff_and_never_hold_up_the_healthy_ones(
+    database_url: str, topics: tuple[str, str]
+) -> None:
+    """Rows only the API writes, but a row written by anything else (a migration gone wrong,
+    a hand edit) whose headers cannot be read must fail alone, with the reason recorded."""
+    old = datetime.now(UTC) - timedelta(minutes=2)
+    shapes = ['{"ce_id": "x"}', '[["ce_id", null]]', '[["ce_id"]]', '[1, 2]', '"text"']
+    unreadable = [uuid4() for _ in shapes]
+    healthy = [uuid4() for _ in range(2)]
+    conn = await connect(database_url)
+    try:
+        for event_id, shape in zip(unreadable, shapes, strict=True):  # first in line
+            await conn.execute(INSERT, event_id, unique("payer"), b"k", b"{}", shape, old)
+        for event_id in healthy:
+            await insert(conn, healthy_record(event_id), event_id, old + timedelta(seconds=30))
+        app = api_app(database_url, topics[0], relay_batch_size=3, relay_interval_s=0.2)
+        async with in_process(app):
+
+            async def all_healthy_published() -> bool:
+                done = await conn.fetchval(
+                    "SELECT count(*) FROM transaction_api.payment_requests "
+                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy)
+                return int(done) == 2
+
+            await wait_until(all_healthy_published, 30, what="healthy rows published")
+        rows = await conn.fetch(
+            "SELECT publish_attempts, last_publish_error, published_at, next_attempt_at "
+            "FROM transaction_api.payment_requests WHERE event_id = ANY($1)", unreadable)
+    finally:
+        await conn.execute("DELETE FROM transaction_api.payment_requests "
+                           "WHERE event_id = ANY($1)", unreadable)
+        await conn.close()
+    assert len(rows) == len(shapes)
+    assert all(r["published_at"] is None and r["publish_attempts"] >= 1 for r in rows)
+    assert all(r["last_publish_error"].startswith("unreadable outbox row") for r in rows)
+    assert all(r["next_attempt_at"] > old for r in rows)

@@ -12,6 +12,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,18 +66,23 @@ async def relay_once(engine: AsyncEngine, publisher: Publisher, settings: Settin
         rows = (await conn.execute(_CLAIM, {"limit": settings.relay_batch_size})).all()
         if not rows:
             return Pass(0, 0, 0, 0)
-        records = [
-            KafkaRecord(r.event_key, r.event_value, [(k, v.encode()) for k, v in r.event_headers])
-            for r in rows
-        ]
+        readable, failed = [], []
+        for r in rows:
+            try:
+                readable.append((r, _record(r)))
+            except (TypeError, ValueError, AttributeError) as exc:
+                # Only the API writes these rows; one written by anything else must fail
+                # alone (its own backoff), never stop the relay's batch.
+                failed.append((r.event_id, f"unreadable outbox row: {exc!r}"[:500]))
         try:
-            outcomes = await publisher.publish_many(records, settings.publish_timeout_s * 2)
+            outcomes = await publisher.publish_many([record for _, record in readable],
+                                                    settings.publish_timeout_s * 2)
         except PublishFailed as exc:
-            outcomes = [repr(exc)] * len(rows)
+            outcomes = [repr(exc)] * len(readable)
         done = [Published(r.event_id, o.partition, o.offset)
-                for r, o in zip(rows, outcomes, strict=True) if not isinstance(o, str)]
-        failed = [(r.event_id, o[:500]) for r, o in zip(rows, outcomes, strict=True)
-                  if isinstance(o, str)]
+                for (r, _), o in zip(readable, outcomes, strict=True) if not isinstance(o, str)]
+        failed += [(r.event_id, o[:500]) for (r, _), o in zip(readable, outcomes, strict=True)
+                   if isinstance(o, str)]
         if done:
             await mark_published(conn, done)
         if failed:
@@ -91,6 +97,14 @@ async def relay_once(engine: AsyncEngine, publisher: Publisher, settings: Settin
         log.warning("relay: records not acknowledged", extra={
             "failed": len(failed), "published": len(done), "first_error": failed[0][1]})
     return Pass(len(rows), len(done), len(failed), timed_out, wedged)
+
+
+def _record(row: Any) -> KafkaRecord:
+    """The row's record as the API stored it: headers a JSON list of [name, text] pairs."""
+    if not isinstance(row.event_headers, list):
+        raise TypeError(f"event_headers is a {type(row.event_headers).__name__}, not a list")
+    return KafkaRecord(row.event_key, row.event_value,
+                       [(k, v.encode()) for k, v in row.event_headers])
 
 
 async def run_relay(engine: AsyncEngine, publisher: Publisher, settings: Settings) -> None:
