@@ -43,6 +43,23 @@ def healthy_record(event_id: UUID) -> KafkaRecord:
                                   occurred_at=datetime.now(UTC)))
 
 
+async def until_published(conn: asyncpg.Connection, ids: list[UUID]) -> None:
+    """Until every row of `ids` is marked published (after Kafka's ack)."""
+    async def all_published() -> bool:
+        done = await conn.fetchval(
+            "SELECT count(*) FROM transaction_api.payment_requests "
+            "WHERE event_id = ANY($1) AND published_at IS NOT NULL", ids)
+        return int(done) == len(ids)
+
+    await wait_until(all_published, 30, what="healthy rows published")
+
+
+async def attempts(conn: asyncpg.Connection, ids: list[UUID]) -> list[asyncpg.Record]:
+    return list(await conn.fetch(
+        "SELECT publish_attempts, last_publish_error, published_at, next_attempt_at "
+        "FROM transaction_api.payment_requests WHERE event_id = ANY($1)", ids))
+
+
 def gauge(name: str) -> float:
     return REGISTRY.get_sample_value(name) or 0.0
 
@@ -64,13 +81,7 @@ async def test_refused_rows_do_not_block_healthy_rows_and_the_gauges_follow(
         app = api_app(database_url, topics[0], relay_batch_size=5, relay_interval_s=0.2)
         async with in_process(app):
 
-            async def all_healthy_published() -> bool:
-                done = await conn.fetchval(
-                    "SELECT count(*) FROM transaction_api.payment_requests "
-                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy)
-                return int(done) == 3
-
-            await wait_until(all_healthy_published, 30, what="healthy rows published")
+            await until_published(conn, healthy)
             # Only refused rows are left failing: the gauges must still be refreshed.
             metrics.OUTBOX_BACKLOG.set(-1)
 
@@ -79,9 +90,7 @@ async def test_refused_rows_do_not_block_healthy_rows_and_the_gauges_follow(
 
             await wait_until(gauges_refreshed, 10, what="outbox gauges refreshed")
             assert gauge("outbox_oldest_unpublished_age_seconds") >= 100
-        rows = await conn.fetch(
-            "SELECT publish_attempts, last_publish_error, published_at, next_attempt_at "
-            "FROM transaction_api.payment_requests WHERE event_id = ANY($1)", refused)
+        rows = await attempts(conn, refused)
     finally:
         await conn.execute("DELETE FROM transaction_api.payment_requests "
                            "WHERE event_id = ANY($1)", refused)
@@ -196,16 +205,8 @@ async def test_unreadable_rows_wait_their_backoff_and_never_hold_up_the_healthy_
         app = api_app(database_url, topics[0], relay_batch_size=3, relay_interval_s=0.2)
         async with in_process(app):
 
-            async def all_healthy_published() -> bool:
-                done = await conn.fetchval(
-                    "SELECT count(*) FROM transaction_api.payment_requests "
-                    "WHERE event_id = ANY($1) AND published_at IS NOT NULL", healthy)
-                return int(done) == 2
-
-            await wait_until(all_healthy_published, 30, what="healthy rows published")
-        rows = await conn.fetch(
-            "SELECT publish_attempts, last_publish_error, published_at, next_attempt_at "
-            "FROM transaction_api.payment_requests WHERE event_id = ANY($1)", unreadable)
+            await until_published(conn, healthy)
+        rows = await attempts(conn, unreadable)
     finally:
         await conn.execute("DELETE FROM transaction_api.payment_requests "
                            "WHERE event_id = ANY($1)", unreadable)
