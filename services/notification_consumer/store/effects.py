@@ -42,9 +42,7 @@ class PostgresEffects:
                 # Raising inside begin() rolls everything above back: a zombie writes nothing.
                 raise Fenced(f"partitions {sorted({p for _, p in plan.next_offsets} - moved)} "
                              f"are no longer claimed by generation {fence.generation}")
-            # The DLQ topic hears of a dead letter before the transaction that records it
-            # commits: a crash in between can repeat it on the topic, never lose it.
-            await publish(outcome.letter_ids)
+            await publish(outcome.letter_ids)  # before the commit, as in _finish
         return outcome
 
     async def release(self, topic: str, partitions: Sequence[int], fence: Fence,

@@ -13,7 +13,6 @@ import contextvars
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 from service_kit.db import StatementPool
 from service_kit.errors import TransientStoreError
@@ -100,7 +99,7 @@ class GroupCommitter:
 
     async def _write(self, batch: list[_Row]) -> None:
         try:
-            inserted = await self._in_context(batch, batch[0].context)
+            await self._in_context(batch, batch[0].context)
         except Exception as exc:  # noqa: BLE001 - each caller gets its own outcome
             if len(batch) == 1 or is_transient(exc):
                 for row in batch:
@@ -109,20 +108,18 @@ class GroupCommitter:
             # One row the database refuses must not fail its neighbours: one by one.
             for row in batch:
                 try:
-                    _settle(row, bool(await self._in_context([row], row.context)))
+                    await self._in_context([row], row.context)
                 except Exception as row_exc:  # noqa: BLE001 - handed to that row's caller
                     _settle(row, row_exc)
-            return
-        for row in batch:
-            _settle(row, row.values[0] in inserted)
 
-    async def _in_context(self, batch: list[_Row],
-                          context: contextvars.Context | None) -> set[UUID]:
+    async def _in_context(self, batch: list[_Row], context: contextvars.Context | None) -> None:
         if context is None:
-            return await self._insert(batch)
-        return await asyncio.create_task(self._insert(batch), context=context)
+            await self._insert(batch)
+        else:
+            await asyncio.create_task(self._insert(batch), context=context)
 
-    async def _insert(self, batch: list[_Row]) -> set[UUID]:
+    async def _insert(self, batch: list[_Row]) -> None:
+        """Insert the rows and settle each caller's outcome (inserted, or its key exists)."""
         # Every batch takes the idempotency index's locks in the same order: two batches
         # holding twins of each other's rows then wait, never deadlock.
         ordered = sorted(batch, key=lambda row: (row.values[1], row.values[2] or ""))
@@ -131,10 +128,9 @@ class GroupCommitter:
             inserted = {r[0] for r in await conn.fetch(INSERT_MANY, *columns)}
             # The callers have their answer before the connection goes back to the pool
             # (asyncpg releases in a task of its own: a loop turn or two the 202s need not wait
-            # for). Settling twice is harmless: `_settle` keeps the first outcome.
+            # for).
             for row in batch:
                 _settle(row, row.values[0] in inserted)
-        return inserted
 
 
 def _settle(row: _Row, outcome: bool | BaseException) -> None:

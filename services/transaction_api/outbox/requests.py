@@ -6,6 +6,7 @@ asyncpg and SQLAlchemy errors become our own (service_kit.errors) here and nowhe
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import NoReturn
 from uuid import UUID
 
 import asyncpg
@@ -58,16 +59,20 @@ def _store_error(exc: Exception) -> Exception | None:
     return TransientStoreError(repr(exc)) if is_transient(exc) else None
 
 
+def _raise_store_error(exc: Exception) -> NoReturn:
+    translated = _store_error(exc)
+    if translated is None:
+        raise exc
+    raise translated from exc
+
+
 @asynccontextmanager
 async def store_errors() -> AsyncIterator[None]:
     """_store_error around a block."""
     try:
         yield
-    except Exception as exc:
-        translated = _store_error(exc)
-        if translated is None:
-            raise
-        raise translated from exc
+    except Exception as exc:  # noqa: BLE001 - translated or re-raised as it is
+        _raise_store_error(exc)
 
 
 class PostgresRequestStore:
@@ -100,11 +105,8 @@ class PostgresRequestStore:
                     break
             else:
                 raise TransientStoreError("idempotency record vanished three times; retry")
-        except Exception as exc:
-            translated = _store_error(exc)
-            if translated is None:
-                raise
-            raise translated from exc
+        except Exception as exc:  # noqa: BLE001 - translated or re-raised as it is
+            _raise_store_error(exc)
         if row["request_hash"] != request_hash:
             raise IdempotencyKeyReused()
         return StoredRequest(row["event_id"], row["created_at"], row["published"], True)
